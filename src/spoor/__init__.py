@@ -1,0 +1,1 @@
+"""Spoor: which organizations visit your website, and who follows them up."""

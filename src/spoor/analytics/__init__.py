@@ -1,0 +1,1 @@
+"""Reports over stored visits and hits."""

@@ -1,0 +1,204 @@
+"""The `spoor` command line: each command parses its options, calls a service, renders."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from spoor import settings as settings_module
+from spoor.analytics.query import PeriodError, parse_period
+from spoor.analytics.stats import report
+from spoor.db.engine import open_database, upgrade
+from spoor.db.engine import make_engine as _make_engine
+from spoor.ingest.logformats import UnknownFormat
+from spoor.ingest.logimport import ImportError_, import_logs
+from spoor.settings import Settings, SettingsError
+from spoor.sites import SiteError, add_site, get_site, list_sites, site_for_import
+from spoor.terminal import ImportProgress, import_summary, stats_report
+
+app = typer.Typer(
+    help="Spoor: which organizations visit your website, and who follows them up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+site_app = typer.Typer(help="Sites whose visits Spoor records.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(site_app, name="site")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    try:
+        return settings_module.load()
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (also done automatically on first use)."""
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(_make_engine(settings.sqlalchemy_url))
+    console.print("Database schema is up to date.")
+
+
+@site_app.command("add")
+def site_add(
+    domain: str,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone of the site.")] = None,
+) -> None:
+    """Add a site."""
+    settings = load_settings()
+    tz = timezone or settings.timezone
+    try:
+        ZoneInfo(tz)
+    except Exception as exc:
+        raise fail(f"{tz!r} is not a time zone such as Europe/Amsterdam") from exc
+    engine = open_database(settings)
+    try:
+        with engine.begin() as conn:
+            site = add_site(conn, domain, tz, int(time.time()))
+    except SiteError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"Added {site.domain} ({site.timezone}), public id {site.public_id}")
+
+
+@site_app.command("list")
+def site_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List sites."""
+    engine = open_database(load_settings())
+    with engine.connect() as conn:
+        rows = list_sites(conn)
+    if as_json:
+        _print_json([s.__dict__ for s in rows])
+        return
+    table = Table("domain", "time zone", "public id")
+    for s in rows:
+        table.add_row(s.domain, s.timezone, s.public_id)
+    console.print(table)
+
+
+@app.command("import")
+def import_command(
+    files: Annotated[list[str], typer.Argument(help="Log files (.gz and .bz2 too), or - for stdin.")],
+    site: Annotated[str | None, typer.Option(help="Site domain (created if new).")] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto, a format name, or an nginx log_format / GoAccess format string."
+        ),
+    ] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary.")] = False,
+) -> None:
+    """Import web-server access logs into visits."""
+    settings = load_settings()
+    engine = open_database(settings)
+    progress = ImportProgress(err)
+    started = time.perf_counter()
+    try:
+        with progress.shown():
+            summary = import_logs(engine, settings, files, site=site, fmt=fmt, progress=progress)
+    except (ImportError_, UnknownFormat, SiteError) as exc:
+        raise fail(str(exc)) from exc
+    seconds = time.perf_counter() - started
+    if as_json:
+        _print_json(summary.as_json())
+    else:
+        console.print(import_summary(summary, seconds))
+
+
+@app.command("stats")
+def stats_command(
+    site: Annotated[str | None, typer.Option(help="Site domain; optional with one site.")] = None,
+    period: Annotated[str, typer.Option(help="7d, 30d, all, today or START..END.")] = "all",
+    limit: Annotated[int, typer.Option(help="Rows per top list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Traffic report: visits, visitors, pages, sources, campaigns, devices, bots."""
+    settings = load_settings()
+    engine = open_database(settings)
+    with engine.connect() as conn:
+        try:
+            target = get_site(conn, site) if site else None
+            if site and target is None:
+                raise SiteError(f"no site {site}; `spoor site list` shows the sites")
+            if target is None:
+                target = site_for_import(conn, None, settings.timezone, int(time.time()))
+            today = datetime.now(ZoneInfo(target.timezone)).date()
+            chosen = parse_period(period, today)
+        except (SiteError, PeriodError) as exc:
+            raise fail(str(exc)) from exc
+        result = report(conn, target, chosen, limit)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        console.print(stats_report(result))
+
+
+@app.command("settings")
+def settings_command(
+    markdown: Annotated[bool, typer.Option(help="Print the reference page (docs/settings.md).")] = False,
+) -> None:
+    """Show the settings in force, or the settings reference."""
+    if markdown:
+        print(settings_module.markdown_reference(), end="")
+        return
+    current = load_settings()
+    table = Table("setting", "value", "default")
+    for s in settings_module.SETTINGS:
+        value = getattr(current, s.attr)
+        table.add_row(s.name, str(value), s.default)
+    console.print(table)
+
+
+@app.command("demo")
+def demo_command(
+    serve: Annotated[bool, typer.Option(help="Start the web app afterwards (later).")] = True,
+    days: Annotated[int, typer.Option(help="Days of simulated traffic.")] = 120,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 7,
+) -> None:
+    """Build a fresh demo database from a simulated B2B website and show the result."""
+    from spoor.demo.run import build_demo
+
+    settings = load_settings()
+    demo_dir = settings.data_dir / "demo"
+    console.print(f"Simulating {days} days of traffic for a fictional B2B software company ...")
+    started = time.perf_counter()
+    progress = ImportProgress(err)
+    with progress.shown():
+        result = build_demo(demo_dir, days=days, seed=seed, progress=progress)
+    console.print(import_summary(result.summary, time.perf_counter() - started))
+    console.print(stats_report(result.report))
+    console.print(
+        f"\nThe demo database is {Path(result.database)}. Explore it with, for example:\n"
+        f"  SPOOR_DATA_DIR={demo_dir} .venv/bin/spoor stats --period 30d\n"
+    )
+    if serve:
+        console.print("(The web app arrives in a later version; nothing to serve yet.)")
+
+
+def main() -> None:
+    app()
+
+

@@ -1,0 +1,47 @@
+"""`spoor demo`: simulate the demo company's traffic, import it for real, report on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from spoor.analytics.query import parse_period
+from spoor.analytics.stats import Report, report
+from spoor.db.engine import open_database
+from spoor.demo.simulator import demo_company, write_log
+from spoor.ingest.logimport import ImportSummary, Progress, import_logs
+from spoor.settings import Settings
+from spoor.sites import add_site
+
+
+@dataclass
+class DemoResult:
+    database: Path
+    log: Path
+    summary: ImportSummary
+    report: Report
+
+
+def build_demo(
+    demo_dir: Path, *, days: int = 120, seed: int = 7, progress: Progress | None = None
+) -> DemoResult:
+    """A fresh demo database in `demo_dir` (anything there before is replaced)."""
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    database = demo_dir / "spoor.db"
+    for stale in demo_dir.glob("spoor.db*"):
+        stale.unlink()
+    company = demo_company(seed)
+    now = datetime.now(ZoneInfo(company.timezone))
+    log = demo_dir / "access.log"
+    write_log(log, days=days, end=now, seed=seed)
+    settings = Settings(data_dir=demo_dir, timezone=company.timezone)
+    engine = open_database(settings)
+    with engine.begin() as conn:
+        site = add_site(conn, company.domain, company.timezone, int(datetime.now(UTC).timestamp()))
+    summary = import_logs(engine, settings, [str(log)], site=site.domain, progress=progress)
+    with engine.connect() as conn:
+        result = report(conn, site, parse_period("30d", now.date()))
+    engine.dispose()
+    return DemoResult(database, log, summary, result)

@@ -1,0 +1,1 @@
+"""Log ingestion: parsing access logs into hits, sessions and visitors."""

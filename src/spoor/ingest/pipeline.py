@@ -1,0 +1,238 @@
+"""The ingest pipeline: RawHit -> named steps -> Hit attached to a Visit, or Dropped(reason).
+
+Every source (log import, live tracker endpoints) runs the same steps. A step is a small
+function `(hit, ctx) -> Hit | Dropped`; the first step that drops a hit ends its way
+through the pipeline and the reason is counted. Steps never read the clock: the time
+of a hit travels in the hit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from spoor.ingest.bots import is_bot
+from spoor.ingest.rawhit import HitKind, RawHit
+from spoor.ingest.referrers import NO_CAMPAIGN, Campaign, campaign_from_query, classify, is_internal
+from spoor.ingest.sessions import LocalDays, SessionTracker, Visit, visit_id
+from spoor.ingest.useragents import Client, parse_client
+from spoor.ingest.visitors import VisitorHasher, truncate_ip
+from spoor.settings import Network
+
+
+class DropReason(StrEnum):
+    INVALID_IP = "invalid_ip"
+    INVALID_URL = "invalid_url"
+    BOT = "bot"
+    METHOD = "method"
+    STATIC = "static"
+    HTTP_ERROR = "http_error"
+    REDIRECT = "redirect"
+    EXCLUDED_PATH = "excluded_path"
+    EXCLUDED_IP = "excluded_ip"
+
+
+@dataclass(slots=True)
+class Dropped:
+    reason: DropReason
+
+
+@dataclass(slots=True)
+class Hit:
+    raw: RawHit
+    path: str = ""
+    query: str = ""
+    campaign: Campaign = NO_CAMPAIGN
+    client: Client | None = None
+    visitor: int = 0
+    visitor_before: int = 0  # the same visitor under yesterday's salt
+    ip_prefix: str | None = None
+    visit: Visit | None = None
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """What the pipeline needs to know about a site."""
+
+    id: int
+    domain: str
+    timezone: str
+    exclude_paths: tuple[re.Pattern[str], ...] = ()
+    exclude_ips: tuple[Network, ...] = ()
+    keep_static: bool = False
+
+
+@dataclass
+class Context:
+    site: SiteRules
+    hasher: VisitorHasher
+    sessions: SessionTracker
+    keep_ip_prefix: bool = False
+    local_day: LocalDays = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.local_day = LocalDays(self.site.timezone)
+
+
+Step = Callable[[Hit, Context], "Hit | Dropped"]
+
+_STATIC_EXTENSIONS = frozenset(
+    "css js mjs map png jpg jpeg gif webp avif svg ico bmp tif tiff woff woff2 ttf otf eot "
+    "mp3 mp4 webm ogg wav flac m4a mov avi swf json xml txt rss atom csv".split()
+)
+_FORM_METHODS = frozenset({"POST"})
+_PAGE_METHODS = frozenset({"GET", ""})
+
+
+def validate(hit: Hit, ctx: Context) -> Hit | Dropped:
+    raw = hit.raw
+    try:
+        ipaddress.ip_address(raw.ip)
+    except ValueError:
+        return Dropped(DropReason.INVALID_IP)
+    url = raw.url
+    if url.startswith(("http://", "https://")):
+        rest = url.split("://", 1)[1]
+        slash = rest.find("/")
+        url = rest[slash:] if slash >= 0 else "/"
+    if not url.startswith("/") or len(url) > 8192:
+        return Dropped(DropReason.INVALID_URL)
+    url = url.split("#", 1)[0]
+    path, _, query = url.partition("?")
+    hit.path = path or "/"
+    hit.query = query
+    return hit
+
+
+def drop_bot(hit: Hit, ctx: Context) -> Hit | Dropped:
+    return Dropped(DropReason.BOT) if is_bot(hit.raw.user_agent) else hit
+
+
+def drop_excluded(hit: Hit, ctx: Context) -> Hit | Dropped:
+    """Matomo's importer defaults: only successful page requests and form posts count."""
+    raw, site = hit.raw, ctx.site
+    status = raw.status
+    if raw.method in _FORM_METHODS:
+        # Post/redirect/get: a form post answered 2xx or 3xx is a submission.
+        if status is not None and status >= 400:
+            return Dropped(DropReason.HTTP_ERROR)
+        if raw.kind == HitKind.PAGEVIEW:
+            raw.kind = HitKind.FORM
+    elif raw.method not in _PAGE_METHODS:
+        return Dropped(DropReason.METHOD)
+    elif status is not None:
+        if status >= 400:
+            return Dropped(DropReason.HTTP_ERROR)
+        if 300 <= status < 400 and status != 304:
+            return Dropped(DropReason.REDIRECT)
+    if not site.keep_static:
+        dot = hit.path.rfind(".")
+        if dot > hit.path.rfind("/") and hit.path[dot + 1 :].lower() in _STATIC_EXTENSIONS:
+            return Dropped(DropReason.STATIC)
+    for pattern in site.exclude_paths:
+        if pattern.search(hit.path):
+            return Dropped(DropReason.EXCLUDED_PATH)
+    if site.exclude_ips:
+        address = ipaddress.ip_address(raw.ip)
+        if any(address in network for network in site.exclude_ips):
+            return Dropped(DropReason.EXCLUDED_IP)
+    return hit
+
+
+def put_ua(hit: Hit, ctx: Context) -> Hit | Dropped:
+    hit.client = parse_client(hit.raw.user_agent)
+    return hit
+
+
+def put_visitor_hash(hit: Hit, ctx: Context) -> Hit | Dropped:
+    raw = hit.raw
+    hit.visitor, hit.visitor_before = ctx.hasher.hashes(raw.site_id, raw.ip, raw.user_agent, raw.ts)
+    if ctx.keep_ip_prefix:
+        hit.ip_prefix = truncate_ip(raw.ip)
+    raw.ip = ""  # the raw address goes no further than this step
+    return hit
+
+
+def put_session(hit: Hit, ctx: Context) -> Hit | Dropped:
+    raw, sessions = hit.raw, ctx.sessions
+    ts = int(raw.ts)
+    day = ctx.local_day(ts)
+    internal = is_internal(raw.referrer, raw.host or ctx.site.domain)
+    hit.campaign = campaign_from_query(hit.query)
+    campaign_key = hit.campaign.key
+    visit = sessions.find(raw.site_id, hit.visitor, ts, day, campaign_key)
+    if visit is None:
+        visit = sessions.find(raw.site_id, hit.visitor_before, ts, day, campaign_key)
+    if visit is None:
+        visit = _new_visit(hit, ctx, ts, day, internal)
+        sessions.open(visit)
+    if ts > visit.ended:
+        visit.ended = ts
+    if raw.kind == HitKind.PAGEVIEW:
+        visit.pageviews += 1
+        visit.exit_path = hit.path
+    else:
+        visit.events += 1
+    visit.dirty = True
+    hit.visit = visit
+    return hit
+
+
+def _new_visit(hit: Hit, ctx: Context, ts: int, day: date, internal: bool) -> Visit:
+    raw = hit.raw
+    client = hit.client or parse_client(raw.user_agent)
+    referrer = None if internal else raw.referrer
+    origin = classify(referrer, raw.host or ctx.site.domain, hit.campaign)
+    c = hit.campaign
+    return Visit(
+        id=visit_id(raw.site_id, hit.visitor, ts),
+        site_id=raw.site_id,
+        visitor=hit.visitor,
+        day=day,
+        started=ts,
+        ended=ts,
+        entry_path=hit.path,
+        exit_path=hit.path,
+        channel=origin.channel,
+        source=origin.source,
+        referrer=referrer[:1000] if referrer else None,
+        campaign_key=c.key,
+        utm=(c.campaign, c.source, c.medium, c.term, c.content),
+        browser=client.browser,
+        os=client.os,
+        device=client.device,
+        ip_prefix=hit.ip_prefix,
+    )
+
+
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("validate", validate),
+    ("drop_bot", drop_bot),
+    ("drop_excluded", drop_excluded),
+    ("put_ua", put_ua),
+    ("put_visitor_hash", put_visitor_hash),
+    ("put_session", put_session),
+)
+
+
+class Pipeline:
+    """Runs hits through the steps and counts what was dropped, by reason."""
+
+    def __init__(self, ctx: Context, steps: tuple[tuple[str, Step], ...] = STEPS) -> None:
+        self.ctx = ctx
+        self._steps = tuple(step for _, step in steps)
+        self.dropped: Counter[DropReason] = Counter()
+
+    def process(self, raw: RawHit) -> Hit | Dropped:
+        result: Hit | Dropped = Hit(raw)
+        for step in self._steps:
+            result = step(result, self.ctx)
+            if isinstance(result, Dropped):
+                self.dropped[result.reason] += 1
+                return result
+        return result

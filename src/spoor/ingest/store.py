@@ -1,0 +1,153 @@
+"""Writing pipeline output: hits, visits and drop counters, in one transaction per batch.
+
+Hits are inserted with "do nothing on conflict" on their content key and visits are
+upserted on their deterministic id, so replaying a batch never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from spoor.db.schema import drops, hits, salts, visits
+from spoor.ingest.pipeline import Hit
+from spoor.ingest.sessions import Visit
+
+_VISIT_UPDATE = ("ended", "pageviews", "events", "exit_path", "country")
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def hit_rows(batch: Iterable[Hit]) -> list[dict[str, Any]]:
+    rows = []
+    for hit in batch:
+        raw = hit.raw
+        assert hit.visit is not None
+        rows.append(
+            {
+                "site_id": raw.site_id,
+                "key": raw.key,
+                "visit_id": hit.visit.id,
+                "ts": int(raw.ts),
+                "kind": int(raw.kind),
+                "path": hit.path,
+                "title": raw.title,
+                "name": raw.name,
+            }
+        )
+    return rows
+
+
+def visit_row(visit: Visit) -> dict[str, Any]:
+    campaign, source, medium, term, content = visit.utm
+    return {
+        "id": visit.id,
+        "site_id": visit.site_id,
+        "visitor": visit.visitor,
+        "day": visit.day,
+        "started": visit.started,
+        "ended": visit.ended,
+        "pageviews": visit.pageviews,
+        "events": visit.events,
+        "entry_path": visit.entry_path,
+        "exit_path": visit.exit_path,
+        "referrer": visit.referrer,
+        "channel": visit.channel,
+        "source": visit.source,
+        "utm_campaign": campaign,
+        "utm_source": source,
+        "utm_medium": medium,
+        "utm_term": term,
+        "utm_content": content,
+        "browser": visit.browser,
+        "os": visit.os,
+        "device": visit.device,
+        "country": visit.country,
+        "ip_prefix": visit.ip_prefix,
+    }
+
+
+def write_batch(
+    conn: Connection,
+    batch: list[Hit],
+    changed_visits: list[Visit],
+    dropped: Mapping[tuple[int, date, str], int],
+) -> None:
+    """Write one batch inside the caller's transaction."""
+    if changed_visits:
+        stmt = _insert(conn, visits)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[visits.c.id],
+            set_={name: stmt.excluded[name] for name in _VISIT_UPDATE},
+        )
+        conn.execute(stmt, [visit_row(v) for v in changed_visits])
+    if batch:
+        conn.execute(_insert(conn, hits).on_conflict_do_nothing(), hit_rows(batch))
+    if dropped:
+        stmt = _insert(conn, drops)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[drops.c.site_id, drops.c.day, drops.c.reason],
+            set_={"count": drops.c.count + stmt.excluded["count"]},
+        )
+        rows = [
+            {"site_id": site_id, "day": day, "reason": reason, "count": count}
+            for (site_id, day, reason), count in dropped.items()
+        ]
+        conn.execute(stmt, rows)
+
+
+def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visit | None:
+    """The latest stored visit of a visitor that ended at or after `since`."""
+    row = conn.execute(
+        select(visits)
+        .where(visits.c.site_id == site_id, visits.c.visitor == visitor, visits.c.ended >= since)
+        .order_by(visits.c.ended.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    m = row._mapping
+    utm = (m["utm_campaign"], m["utm_source"], m["utm_medium"], m["utm_term"], m["utm_content"])
+    campaign_key = f"{utm[0]}|{utm[1]}|{utm[2]}" if any(utm[:3]) else None
+    return Visit(
+        id=m["id"], site_id=site_id, visitor=visitor, day=m["day"], started=m["started"],
+        ended=m["ended"], entry_path=m["entry_path"], exit_path=m["exit_path"],
+        channel=m["channel"], source=m["source"], referrer=m["referrer"],
+        campaign_key=campaign_key, utm=utm, browser=m["browser"], os=m["os"],
+        device=m["device"] or "unknown", country=m["country"], ip_prefix=m["ip_prefix"],
+        pageviews=m["pageviews"], events=m["events"], dirty=False,
+    )  # fmt: skip
+
+
+def latest_visit_end(conn: Connection, site_id: int) -> int | None:
+    value = conn.execute(select(func.max(visits.c.ended)).where(visits.c.site_id == site_id))
+    return value.scalar()
+
+
+def salt_for(engine: Engine, day: date) -> bytes:
+    """The salt of `day`, created on first use; concurrent creators agree on one."""
+    with engine.begin() as conn:
+        conn.execute(
+            _insert(conn, salts).on_conflict_do_nothing(),
+            {"day": day, "secret": secrets.token_bytes(32)},
+        )
+        secret = conn.execute(select(salts.c.secret).where(salts.c.day == day)).scalar_one()
+    return bytes(secret)
+
+
+def delete_old_salts(engine: Engine, today: date, keep_days: int = 2) -> int:
+    """Forget salts older than yesterday: their hashes can then never be reversed."""
+    with engine.begin() as conn:
+        result = conn.execute(salts.delete().where(salts.c.day < today - timedelta(keep_days - 1)))
+    return int(result.rowcount or 0)
+
+
+__all__ = ["delete_old_salts", "latest_visit_end", "load_visit", "salt_for", "write_batch"]

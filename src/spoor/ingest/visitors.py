@@ -1,0 +1,49 @@
+"""Anonymous visitor identity: a daily-rotated salted hash of IP + user agent + site.
+
+The raw IP never leaves memory. Yesterday's salt is kept so a visit that runs across
+the salt change (UTC midnight) keeps its visitor; older salts are deleted, after which
+nobody can link a hash back to an IP address by trying all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from datetime import date, timedelta
+
+SaltSource = Callable[[date], bytes]
+
+
+def _epoch_day(ts: float) -> date:
+    return date(1970, 1, 1) + timedelta(days=int(ts // 86400))
+
+
+class VisitorHasher:
+    """Hashes (site, IP, user agent) with the salt of the hit's UTC day."""
+
+    def __init__(self, salt_for: SaltSource) -> None:
+        self._salt_for = salt_for
+        self._salts: dict[int, bytes] = {}
+
+    def _salt(self, day_number: int) -> bytes:
+        salt = self._salts.get(day_number)
+        if salt is None:
+            salt = self._salt_for(date(1970, 1, 1) + timedelta(days=day_number))
+            self._salts[day_number] = salt
+        return salt
+
+    def hashes(self, site_id: int, ip: str, user_agent: str, ts: float) -> tuple[int, int]:
+        """The visitor hash under today's salt and under yesterday's."""
+        day_number = int(ts // 86400)
+        data = f"{site_id}\x00{ip}\x00{user_agent}".encode("utf-8", "surrogatepass")
+        today = hashlib.blake2b(data, digest_size=8, key=self._salt(day_number)).digest()
+        before = hashlib.blake2b(data, digest_size=8, key=self._salt(day_number - 1)).digest()
+        return int.from_bytes(today, "big", signed=True), int.from_bytes(before, "big", signed=True)
+
+
+def truncate_ip(ip: str) -> str:
+    """The /24 of an IPv4 address or the /48 of an IPv6 address, as a network."""
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

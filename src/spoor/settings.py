@@ -1,0 +1,215 @@
+"""Spoor's settings: one table, read once from the environment, validated at start.
+
+Every setting has a name, a default and a help text. `load(environ)` parses them all and
+raises `SettingsError` listing every problem with what to do about it, so a bad
+configuration fails at start and not at the first request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message says which and how to fix them."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], Any]
+    attr: str
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive whole number")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be one of true/false, yes/no, on/off, 1/0")
+
+
+def _timezone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone such as Europe/Amsterdam or UTC") from exc
+    return text
+
+
+def _networks(text: str) -> tuple[Network, ...]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not an IP address or CIDR range") from exc
+    return tuple(out)
+
+
+def _patterns(text: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(re.compile(part))
+        except re.error as exc:
+            raise ValueError(f"{part!r} is not a valid regular expression: {exc}") from exc
+    return tuple(out)
+
+
+def _ip_retention(text: str) -> str:
+    if text not in {"none", "truncated"}:
+        raise ValueError("must be 'none' (never store any part of the IP) or 'truncated' (/24, /48)")
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "SPOOR_DATA_DIR",
+        "./data",
+        "Directory for the SQLite database, IP data and other local files. Created if missing.",
+        str,
+        "data_dir",
+    ),
+    Setting(
+        "SPOOR_DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database. Empty means a SQLite file `spoor.db` in the data "
+        "directory. For PostgreSQL: `postgresql+psycopg://user:pass@host/dbname`.",
+        str,
+        "database_url",
+    ),
+    Setting(
+        "SPOOR_TIMEZONE",
+        "UTC",
+        "Default time zone for new sites (days, midnight visit splits and reports use the "
+        "site's own zone).",
+        _timezone,
+        "timezone",
+    ),
+    Setting(
+        "SPOOR_VISIT_TIMEOUT_MINUTES",
+        "30",
+        "A visit ends after this many minutes without a hit (Matomo and GA use 30).",
+        _positive_int,
+        "visit_timeout_minutes",
+    ),
+    Setting(
+        "SPOOR_EXCLUDE_PATHS",
+        "",
+        "Comma-separated regular expressions; hits whose path matches one are dropped "
+        "(reason `excluded_path`).",
+        _patterns,
+        "exclude_paths",
+    ),
+    Setting(
+        "SPOOR_EXCLUDE_IPS",
+        "",
+        "Comma-separated IP addresses or CIDR ranges whose hits are dropped (reason "
+        "`excluded_ip`), e.g. your office or monitoring hosts.",
+        _networks,
+        "exclude_ips",
+    ),
+    Setting(
+        "SPOOR_KEEP_STATIC",
+        "false",
+        "Keep hits on static assets (CSS, JS, images, fonts). Off by default, as in Matomo's "
+        "log importer.",
+        _bool,
+        "keep_static",
+    ),
+    Setting(
+        "SPOOR_IP_RETENTION",
+        "none",
+        "What is kept of a visitor's IP after identification: `none`, or `truncated` "
+        "(the /24 of IPv4, the /48 of IPv6).",
+        _ip_retention,
+        "ip_retention",
+    ),
+    Setting(
+        "SPOOR_IMPORT_BATCH",
+        "5000",
+        "Hits written per transaction during log import; also how often import progress "
+        "is checkpointed for resuming.",
+        _positive_int,
+        "import_batch",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    timezone: str = "UTC"
+    visit_timeout_minutes: int = 30
+    exclude_paths: tuple[re.Pattern[str], ...] = ()
+    exclude_ips: tuple[Network, ...] = field(default=())
+    keep_static: bool = False
+    ip_retention: str = "none"
+    import_batch: int = 5000
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'spoor.db').resolve()}"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse every setting from `environ` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = env.get(setting.name, setting.default)
+        try:
+            values[setting.attr] = setting.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{setting.name}={raw!r}: {exc}. ({setting.help})")
+    url = values.get("database_url", "")
+    if url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+        problems.append(
+            f"SPOOR_DATABASE_URL={url!r}: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user:password@host:5432/dbname"
+        )
+    if problems:
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems))
+    values["data_dir"] = Path(values["data_dir"])
+    return Settings(**values)
+
+
+def markdown_reference() -> str:
+    """The settings reference page (docs/settings.md is this text; a test keeps them equal)."""
+    lines = [
+        "# Settings",
+        "",
+        "Spoor reads its settings once, at start, from environment variables. Invalid values",
+        "stop it with a message naming the setting and what to change.",
+        "",
+        "| name | default | what it does |",
+        "| --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

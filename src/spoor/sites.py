@@ -1,0 +1,72 @@
+"""Sites: the websites Spoor records, each with its own time zone and rules."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from spoor.db.schema import sites
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+
+class SiteError(ValueError):
+    """A site does not exist, is ambiguous, or its domain is invalid."""
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    domain: str
+    public_id: str
+    timezone: str
+
+
+def normalize_domain(domain: str) -> str:
+    cleaned = domain.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if not _DOMAIN.match(cleaned):
+        raise SiteError(f"{domain!r} is not a domain name such as www.example.com")
+    return cleaned
+
+
+def _site(row: object) -> Site:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Site(m["id"], m["domain"], m["public_id"], m["timezone"])
+
+
+def get_site(conn: Connection, domain: str) -> Site | None:
+    row = conn.execute(select(sites).where(sites.c.domain == normalize_domain(domain))).first()
+    return _site(row) if row else None
+
+
+def list_sites(conn: Connection) -> list[Site]:
+    return [_site(row) for row in conn.execute(select(sites).order_by(sites.c.domain))]
+
+
+def add_site(conn: Connection, domain: str, timezone: str, now: int) -> Site:
+    domain = normalize_domain(domain)
+    if get_site(conn, domain):
+        raise SiteError(f"site {domain} already exists")
+    public_id = secrets.token_urlsafe(9)
+    conn.execute(
+        sites.insert().values(domain=domain, public_id=public_id, timezone=timezone, created_at=now)
+    )
+    site = get_site(conn, domain)
+    assert site is not None
+    return site
+
+
+def site_for_import(conn: Connection, domain: str | None, timezone: str, now: int) -> Site:
+    """The site named by `domain` (created if new), or the only site when none is named."""
+    if domain:
+        return get_site(conn, domain) or add_site(conn, domain, timezone, now)
+    count = conn.execute(select(func.count()).select_from(sites)).scalar_one()
+    if count == 0:
+        return add_site(conn, "localhost", timezone, now)
+    if count == 1:
+        return _site(conn.execute(select(sites)).one())
+    names = ", ".join(s.domain for s in list_sites(conn))
+    raise SiteError(f"several sites exist ({names}): say which one with --site DOMAIN")

@@ -1,0 +1,151 @@
+"""Terminal views (Rich): the import progress bar and summary, and the stats report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from spoor.analytics.stats import DIMENSIONS, Report, Totals
+from spoor.ingest.logimport import ImportSummary
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    if not values:
+        return ""
+    top = max(values) or 1
+    return "".join(SPARK[min(len(SPARK) - 1, round(v / top * (len(SPARK) - 1)))] for v in values)
+
+
+class ImportProgress:
+    """A progress bar per input with lines per second; silent when not on a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[lines]:>10,} lines  {task.fields[rate]:>8,.0f} lines/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+            disable=not console.is_terminal,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __call__(self, name: str, lines: int, position: int, size: int | None) -> None:
+        task = self._tasks.get(name)
+        if task is None:
+            task = self._progress.add_task(name, total=size, lines=0, rate=0.0)
+            self._tasks[name] = task
+        elapsed = self._progress.tasks[task].elapsed or 0.0
+        rate = lines / elapsed if elapsed > 0 else 0.0
+        self._progress.update(task, completed=position, lines=lines, rate=rate)
+
+    @contextmanager
+    def shown(self) -> Iterator[ImportProgress]:
+        with self._progress:
+            yield self
+
+
+def import_summary(summary: ImportSummary, seconds: float) -> Panel:
+    data = summary.as_json()
+    table = Table.grid(padding=(0, 2))
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    rate = summary.lines / seconds if seconds > 0 else 0
+    table.add_row("lines", f"{summary.lines:,} in {seconds:.1f}s ({rate:,.0f} lines/s)")
+    if summary.skipped:
+        table.add_row("already imported", f"{summary.skipped:,} lines skipped")
+    table.add_row("hits stored", f"{summary.hits:,}")
+    table.add_row("visits", f"{summary.visits:,} ({summary.visitors:,} visitors)")
+    table.add_row("malformed", f"{summary.malformed:,}")
+    for reason, count in data["dropped"].items():
+        table.add_row(f"dropped: {reason}", f"{count:,}")
+    table.add_row("time range", f"{data['first']} .. {data['last']}")
+    for example in summary.malformed_examples[:5]:
+        table.add_row("", Text(f"{example['file']}:{example['line']}: {example['reason']}"))
+    return Panel(table, title="Import", expand=False)
+
+
+def _change(now: float, before: float | None) -> str:
+    if before is None or before == 0:
+        return ""
+    pct = (now - before) / before * 100
+    return f"[green]+{pct:.0f}%[/]" if pct >= 0 else f"[red]{pct:.0f}%[/]"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m {secs:02d}s"
+
+
+def _totals_table(totals: Totals, previous: Totals | None) -> Table:
+    table = Table(title="Totals", show_header=True, header_style="bold")
+    for name in ("Visits", "Visitors", "Pageviews", "Bounce rate", "Avg. visit"):
+        table.add_column(name, justify="right")
+    p = previous
+    table.add_row(
+        f"{totals.visits:,} {_change(totals.visits, p.visits if p else None)}",
+        f"{totals.visitors:,} {_change(totals.visitors, p.visitors if p else None)}",
+        f"{totals.pageviews:,} {_change(totals.pageviews, p.pageviews if p else None)}",
+        f"{totals.bounce_rate:.0%}",
+        _duration(totals.avg_duration),
+    )
+    return table
+
+
+def _top_table(title: str, rows: list[tuple[str, int]], total: int) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    table.add_column("", overflow="fold", max_width=48)
+    table.add_column("Visits", justify="right")
+    table.add_column("%", justify="right")
+    for name, count in rows:
+        table.add_row(name, f"{count:,}", f"{count / total:.0%}" if total else "")
+    return table
+
+
+def stats_report(report: Report) -> Group:
+    parts: list[object] = [
+        Text(f"{report.site} · {report.period.label()}", style="bold"),
+        _totals_table(report.totals, report.previous),
+    ]
+    if report.daily:
+        values = [n for _, n in report.daily]
+        first, last = report.daily[0][0], report.daily[-1][0]
+        parts.append(
+            Text.assemble(
+                ("Visits per day  ", "bold"),
+                (sparkline(values), "cyan"),
+                f"  {first} .. {last}, peak {max(values):,}",
+            )
+        )
+    pages = Table(title="Top pages", title_justify="left", header_style="bold")
+    pages.add_column("", overflow="fold", max_width=48)
+    pages.add_column("Pageviews", justify="right")
+    pages.add_column("Visits", justify="right")
+    for path, views, visits in report.pages:
+        pages.add_row(path, f"{views:,}", f"{visits:,}")
+    parts.append(pages)
+    for key, rows in report.top.items():
+        parts.append(_top_table(DIMENSIONS[key][1], rows, report.totals.visits))
+    dropped = ", ".join(f"{reason} {count:,}" for reason, count in report.dropped.items())
+    bots = report.dropped.get("bot", 0)
+    parts.append(Text(f"Bot hits dropped: {bots:,}   All drops: {dropped or 'none'}"))
+    return Group(*parts)  # type: ignore[arg-type]

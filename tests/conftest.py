@@ -1,0 +1,69 @@
+"""Shared fixtures: settings, a migrated database per test (SQLite and PostgreSQL), data.
+
+Every test that takes `engine` runs once on SQLite and once on PostgreSQL. PostgreSQL runs
+when SPOOR_TEST_POSTGRES_URL points at a server whose user may create databases; CI sets
+SPOOR_REQUIRE_POSTGRES=1 so a missing server fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from spoor.db.engine import make_engine, upgrade
+from spoor.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SPOOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+PG_URL = os.environ.get("SPOOR_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("SPOOR_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real logs, IP data and bot lists in ../shared/data (mandatory in CI)."""
+    if not SHARED.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing at {SHARED} (set SPOOR_SHARED_DATA)")
+        pytest.skip(f"shared data not found at {SHARED}; set SPOOR_SHARED_DATA")
+    return SHARED
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'spoor.db'}"
+        return
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("SPOOR_REQUIRE_POSTGRES=1 but SPOOR_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL not configured (SPOOR_TEST_POSTGRES_URL)")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"spoor_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
