@@ -257,7 +257,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 # name | utm_source,utm_medium pairs | landing path | month (0 = every month) | day |
 # duration in days | extra visits per day at the start, relative to normal daily traffic
 CAMPAIGNS: tuple[tuple[str, str, str, int, int, int, float], ...] = (
-    ("monthly-newsletter", "newsletter:email", "/blog", 0, 2, 3, 0.10),
+    ("newsletter", "newsletter:email", "/blog", 0, 2, 3, 0.10),
     ("new-year-kickoff", "linkedin:paid_social|newsletter:email",
      "/compare/northwind-vs-spreadsheets", 1, 13, 14, 0.20),
     ("spring-webinar", "newsletter:email|linkedin:social|partner:referral",

@@ -1,9 +1,14 @@
-"""Bot detection: crawlerdetect's maintained pattern list, cached per user agent."""
+"""Bot detection from the user agent: two maintained pattern lists, cached per user agent.
+
+crawlerdetect (the PHP CrawlerDetect list) and crawler-user-agents (monperrus) each catch
+crawlers the other misses; `bench/bots.py` measures both together on the isbot fixtures.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import crawleruseragents
 from crawlerdetect import CrawlerDetect
 
 _detector = CrawlerDetect()
@@ -24,4 +29,4 @@ def is_bot(user_agent: str) -> bool:
     lowered = user_agent.lower()
     if any(marker in lowered for marker in _EXTRA_MARKERS):
         return True
-    return bool(_detector.isCrawler(user_agent))
+    return bool(_detector.isCrawler(user_agent)) or crawleruseragents.is_crawler(user_agent)

@@ -106,23 +106,29 @@ def _read_head(stream: IO[bytes]) -> list[bytes]:
 
 
 class _Keys:
-    """Content keys for lines; identical lines within one second get distinct keys.
+    """Content keys for lines; repeats of an identical line get distinct keys.
 
-    Two identical lines are two requests; a re-import computes the same keys again.
+    Two identical lines are two requests, and a re-import computes the same keys again.
+    Repeats are remembered over a window of recent lines (two generations of a dict), so
+    memory stays bounded whatever the file size.
     """
 
-    def __init__(self) -> None:
-        self._ts = -1.0
-        self._seen: dict[bytes, int] = {}
+    WINDOW = 50_000
 
-    def __call__(self, line: bytes, ts: float) -> bytes:
+    def __init__(self) -> None:
+        self._recent: dict[bytes, int] = {}
+        self._older: dict[bytes, int] = {}
+
+    def __call__(self, line: bytes) -> bytes:
         digest = hashlib.blake2b(line, digest_size=16).digest()
-        if ts != self._ts:
-            self._ts, self._seen = ts, {}
-        n = self._seen.get(digest, 0)
-        self._seen[digest] = n + 1
-        if n:
-            digest = hashlib.blake2b(line + n.to_bytes(4, "big"), digest_size=16).digest()
+        seen = self._recent.get(digest)
+        if seen is None:
+            seen = self._older.get(digest, 0)
+        if len(self._recent) >= self.WINDOW:
+            self._older, self._recent = self._recent, {}
+        self._recent[digest] = seen + 1
+        if seen:
+            digest = hashlib.blake2b(line + seen.to_bytes(4, "big"), digest_size=16).digest()
         return digest
 
 
@@ -220,8 +226,9 @@ class LogImporter:
         max_ts = 0
         for line_no, line in enumerate(lines, 1):
             if line_no <= done:
-                # Still parsed for its state (W3C headers), but not imported again.
+                # Still parsed and keyed for their state (W3C headers, repeated lines).
                 self._parse_quietly(parser, line)
+                keys(line)
                 summary.skipped += 1
                 continue
             pending += 1
@@ -239,7 +246,7 @@ class LogImporter:
             if summary.last is None or ts > summary.last:
                 summary.last = ts
             max_ts = max(max_ts, int(ts))
-            result = self.pipeline.process(_raw_hit(site_id, record, keys(line, ts)))
+            result = self.pipeline.process(_raw_hit(site_id, record, keys(line)))
             if isinstance(result, Dropped):
                 drops[(site_id, self._local_day(ts), result.reason.value)] += 1
                 summary.dropped[result.reason.value] += 1

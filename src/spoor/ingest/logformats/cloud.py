@@ -24,7 +24,7 @@ from .timestamps import clf_to_epoch, iso_to_epoch
 
 _IP_PORT = r"(?P<ip>[0-9A-Fa-f:.]*[0-9A-Fa-f]):\d+"
 _REQ_UA = rf' "(?P<req>{QUOTED})" "(?P<ua>{QUOTED})"'
-_REST = r"(?:\s.*)?\Z"
+_REST = r"(?:\s.*)?\s*\Z"
 
 
 class _RegexFormat:

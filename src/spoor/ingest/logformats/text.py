@@ -58,24 +58,52 @@ _COMMON: list[Piece] = [
 _REF_UA: list[Piece] = [(REF, "referrer"), (UA, "user agent")]
 
 
-class ClfFormat:
-    """A member of the common/combined family, defined by regex pieces."""
-
-    __slots__ = ("_diag", "_groups", "_match", "_pieces", "name")
+class ClfSpec:
+    """A compiled family member, shared by its parser instances."""
 
     def __init__(self, name: str, pieces: list[Piece]) -> None:
         self.name = name
-        self._pieces = pieces
-        pattern = re.compile("".join(p for p, _ in pieces))
-        missing = set(GROUPS) - set(pattern.groupindex)
+        self.pieces = pieces
+        exact = "".join(p for p, _ in pieces)
+        self.pattern = re.compile(exact)
+        # Same groups without escape handling in quoted fields: several times faster, as sre
+        # scans [^"]* in a tight loop. It can only fail (never mis-split) on a line with an
+        # escaped quote, since a \" must be followed by the next field's opening quote to
+        # pass; such lines fall back to the exact pattern.
+        self.fast = re.compile(exact.replace(PATH, r'[^\s"]*').replace(QUOTED, '[^"]*'))
+        missing = set(GROUPS) - set(self.pattern.groupindex)
         if missing:  # pragma: no cover - programming error in a format definition
             raise AssertionError(f"{name}: regex lacks groups {sorted(missing)}")
-        self._match: Callable[[str], re.Match[str] | None] = pattern.match
-        self._groups = tuple(pattern.groupindex[g] for g in GROUPS)
-        self._diag: list[re.Pattern[str]] | None = None
+        self.groups = tuple(self.pattern.groupindex[g] for g in GROUPS)
+        self._prefixes: list[re.Pattern[str]] | None = None
+
+    def prefixes(self) -> list[re.Pattern[str]]:
+        """Regexes for the first 1, 2, ... pieces, compiled on the first bad line."""
+        if self._prefixes is None:
+            self._prefixes = [
+                re.compile("".join(p for p, _ in self.pieces[: i + 1]))
+                for i in range(len(self.pieces))
+            ]
+        return self._prefixes
+
+    def __call__(self) -> ClfFormat:
+        return ClfFormat(self)
+
+
+class ClfFormat:
+    """A member of the common/combined family, defined by regex pieces."""
+
+    __slots__ = ("_exact", "_groups", "_match", "_spec", "name")
+
+    def __init__(self, spec: ClfSpec) -> None:
+        self.name = spec.name
+        self._spec = spec
+        self._match: Callable[[str], re.Match[str] | None] = spec.fast.match
+        self._exact: Callable[[str], re.Match[str] | None] = spec.pattern.match
+        self._groups = spec.groups
 
     def parse(self, line: str) -> LogLine | None:
-        m = self._match(line)
+        m = self._match(line) or self._exact(line)
         if m is None:
             return self._no_match(line)
         host, ip, ts, method, path, badreq, status, size, ref, ua = m.group(*self._groups)
@@ -102,13 +130,9 @@ class ClfFormat:
         """None for blank/comment lines, otherwise MalformedLine naming the first bad field."""
         if is_blank_or_comment(line):
             return None
-        if self._diag is None:
-            self._diag = [
-                re.compile("".join(p for p, _ in self._pieces[: i + 1]))
-                for i in range(len(self._pieces))
-            ]
+        spec = self._spec
         pos = 0
-        for rx, (piece, field) in zip(self._diag, self._pieces, strict=True):
+        for rx, (piece, field) in zip(spec.prefixes(), spec.pieces, strict=True):
             m = rx.match(line)
             if m is None:
                 if field == "end of line":
@@ -123,28 +147,20 @@ class ClfFormat:
         raise MalformedLine("unparseable line")  # pragma: no cover - the full regex matched
 
 
-def _family(name: str, pieces: list[Piece]) -> Callable[[], ClfFormat]:
-    def factory() -> ClfFormat:
-        return ClfFormat(name, pieces)
-
-    factory.__name__ = f"{name}_format"
-    factory.__doc__ = f"A fresh '{name}' parser."
-    return factory
-
-
 _END: list[Piece] = [(END, "end of line")]
+_NO_REF_UA: list[Piece] = [(NO_REF_UA, "")]
 
 # Apache '%h %l %u %t "%r" %>s %b'.
-common = _family("common", _COMMON + _END)
+common = ClfSpec("common", _COMMON + _NO_REF_UA + _END)
 # Apache/nginx combined: common + '"%{Referer}i" "%{User-Agent}i"'.
-combined = _family("combined", _COMMON + _REF_UA + _END)
+combined = ClfSpec("combined", _COMMON + _REF_UA + _END)
 # Combined followed by further fields (Matomo's "ncsa_extended"); the extras are ignored.
-ncsa_extended = _family("ncsa_extended", [*_COMMON, *_REF_UA, (r"(?:[ \t].*)?\Z", "extra fields")])
+ncsa_extended = ClfSpec("ncsa_extended", [*_COMMON, *_REF_UA, (r"(?:[ \t].*)?\s*\Z", "extra fields")])
 # Icecast 2: combined + the connection's duration in seconds.
-icecast2 = _family("icecast2", [*_COMMON, *_REF_UA, (r" \d+" + END, "duration")])
+icecast2 = ClfSpec("icecast2", [*_COMMON, *_REF_UA, (r" \d+" + END, "duration")])
 # Apache vhost_combined '%v:%p %h ...', and Matomo's common_vhost / common_complete (no port,
 # referrer and user agent optional). The port is dropped from host.
-vhost_combined = _family(
+vhost_combined = ClfSpec(
     "vhost_combined",
     [
         (VHOST + IP, "virtual host / client ip"),
@@ -154,7 +170,7 @@ vhost_combined = _family(
     ],
 )
 # Gandi hosting: vhost combined with '(N s)' duration after the timestamp.
-gandi = _family(
+gandi = ClfSpec(
     "gandi",
     [
         (VHOST + IP, "virtual host / client ip"),
@@ -166,7 +182,7 @@ gandi = _family(
 )
 # OVH hosting: '%h %v %u [%t] ...' -- the host takes identd's place. It must look like a domain,
 # or every combined line (ident "-") would be an OVH line too.
-ovh = _family(
+ovh = ClfSpec(
     "ovh",
     [
         (IP + r" (?P<host>[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+)", "client ip / host"),
