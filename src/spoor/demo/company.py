@@ -204,7 +204,7 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str
     return rng.choices([o for o, _ in options], [w for _, w in options])[0]
 
 
-def _host(rng: random.Random, cidr: str) -> str:
+def random_host(rng: random.Random, cidr: str) -> str:
     """A random usable host address inside ``cidr`` (never the network/broadcast address)."""
     net = ipaddress.ip_network(cidr)
     if net.version == 6:
@@ -301,11 +301,11 @@ def _build_people(rng: random.Random, orgs: list[Organization]) -> list[Person]:
             low, high = _PEOPLE_BY_SIZE[org.size_band or "1-10"]
             count = rng.randint(low, high) + round(org.buyer_interest * 3)
             # Offices share one to four NAT egress addresses.
-            egress = [_host(rng, org.ipv4) for _ in range(min(4, 1 + (high // 3)))]
+            egress = [random_host(rng, org.ipv4) for _ in range(min(4, 1 + (high // 3)))]
             home_isp = by_name[catalogue.HOME_ISP.get(org.country, "Kabelnet Residential")]
             for role in _business_roles(rng, org, count):
-                v6 = _host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.7 else None
-                home = _host(rng, home_isp.ipv4) if rng.random() < 0.5 else None
+                v6 = random_host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.7 else None
+                home = random_host(rng, home_isp.ipv4) if rng.random() < 0.5 else None
                 add(org, role, "office", rng.choice(egress), ipv6=v6, home_ipv4=home)
         elif org.kind in {"education", "government"}:
             count = 36 if org.kind == "education" else 7
@@ -315,15 +315,15 @@ def _build_people(rng: random.Random, orgs: list[Organization]) -> list[Person]:
                     role = _weighted(rng, (("reader", 5.0), ("job_seeker", 3.0), ("developer", 2.0)))
                 else:
                     role = _weighted(rng, (("evaluator", 3.0), ("reader", 3.0), ("casual", 1.0)))
-                v6 = _host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.5 else None
-                add(org, role, profile, _host(rng, org.ipv4), ipv6=v6)
+                v6 = random_host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.5 else None
+                add(org, role, profile, random_host(rng, org.ipv4), ipv6=v6)
         elif org.kind in {"isp", "mobile"}:
             mobile = org.kind == "mobile"
             for _ in range(_HOUSEHOLDS.get(org.name, 0)):
                 role = _weighted(rng, _HOUSEHOLD_ROLES)
-                v6 = _host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.35 else None
+                v6 = random_host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.35 else None
                 profile = "mobile" if mobile or rng.random() < 0.3 else "home"
-                add(org, role, profile, _host(rng, org.ipv4), ipv6=v6, dynamic_ip=mobile)
+                add(org, role, profile, random_host(rng, org.ipv4), ipv6=v6, dynamic_ip=mobile)
     return people
 
 

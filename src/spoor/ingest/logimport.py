@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from spoor.db.schema import imports
 from spoor.ingest import store
@@ -159,18 +159,26 @@ class LogImporter:
             Context(rules, hasher, self.sessions, keep_ip_prefix=settings.ip_retention != "none")
         )
         self._local_day = LocalDays(site.timezone)
+        self._reader: Connection | None = None
         self._day_visitors: set[int] = set()
         self._visitor_day = -1
 
     def _lookup_visit(self, site_id: int, visitor: int, since: int) -> Any:
-        with self.engine.connect() as conn:
-            return store.load_visit(conn, site_id, visitor, since)
+        # One reading connection for the whole run; its snapshot ends after each lookup.
+        if self._reader is None:
+            self._reader = self.engine.connect()
+        try:
+            return store.load_visit(self._reader, site_id, visitor, since)
+        finally:
+            self._reader.rollback()
 
     def run(self, names: list[str], fmt: str = "auto") -> ImportSummary:
         for name in names:
             self.import_one(name, fmt)
         self.summary.visitors += len(self._day_visitors)
         self._day_visitors.clear()
+        if self._reader is not None:
+            self._reader.close()
         store.delete_old_salts(self.engine, datetime.now(UTC).date())
         return self.summary
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from spoor.db.schema import drops, hits, salts, visits
@@ -104,14 +104,22 @@ def write_batch(
         conn.execute(stmt, rows)
 
 
+_LATEST_VISIT = (
+    select(visits)
+    .where(
+        visits.c.site_id == bindparam("site_id"),
+        visits.c.visitor == bindparam("visitor"),
+        visits.c.ended >= bindparam("since"),
+    )
+    .order_by(visits.c.ended.desc())
+    .limit(1)
+)
+
+
 def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visit | None:
     """The latest stored visit of a visitor that ended at or after `since`."""
-    row = conn.execute(
-        select(visits)
-        .where(visits.c.site_id == site_id, visits.c.visitor == visitor, visits.c.ended >= since)
-        .order_by(visits.c.ended.desc())
-        .limit(1)
-    ).first()
+    params = {"site_id": site_id, "visitor": visitor, "since": since}
+    row = conn.execute(_LATEST_VISIT, params).first()
     if row is None:
         return None
     m = row._mapping

@@ -52,7 +52,7 @@ DETECT_LINES = 50
 _HOW_TO = (
     "pass --format with one of: {names}; or an nginx log_format string "
     "(e.g. '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent') "
-    "or a GoAccess log-format string (e.g. '%h %^[%d:%t %^] \"%r\" %s %b \"%R\" \"%u\"')"
+    'or a GoAccess log-format string (e.g. \'%h %^[%d:%t %^] "%r" %s %b "%R" "%u"\')'
 )
 
 
@@ -106,7 +106,9 @@ def detect(sample: Sequence[str]) -> LogFormat:
     if best is None:
         first = lines[0].rstrip("\r\n")
         shown = first if len(first) <= 120 else first[:117] + "..."
-        hints = "; ".join(f"{n}: {reasons[n]}" for n in ("combined", "w3c_extended") if n in reasons)
+        hints = "; ".join(
+            f"{n}: {reasons[n]}" for n in ("combined", "w3c_extended") if n in reasons
+        )
         raise UnknownFormat(
             f"cannot detect the log format (first line: {shown!r}; {hints}); {_how_to()}"
         )

@@ -45,7 +45,9 @@ class _RegexFormat:
         except MalformedLine:
             raise
         except (ValueError, IndexError, KeyError) as exc:  # safety net: never leak others
-            raise MalformedLine(f"unparseable {self.name} line ({exc.__class__.__name__})") from None
+            raise MalformedLine(
+                f"unparseable {self.name} line ({exc.__class__.__name__})"
+            ) from None
 
     def _ignorable(self, line: str) -> bool:
         return False

@@ -161,7 +161,13 @@ def compile_tokens(tokens: list[Token]) -> tuple[re.Pattern[str], set[str]]:
         # The value stops at the literal text that follows; none if another field follows.
         following = tokens[i + 1][0] if i + 1 < len(tokens) and tokens[i + 1][1] is None else ""
         # GoAccess '[%d:%t %^]': the skipped value after the time is the UTC offset.
-        if field == "" and i >= 2 and tokens[i - 2][1] == "time" and tokens[i - 1][0] == " ":
+        if (
+            field == ""
+            and following.startswith("]")
+            and i >= 2
+            and tokens[i - 2][1] == "time"
+            and tokens[i - 1][0] == " "
+        ):
             field = "tz"
         pattern = _value_pattern(field, following)
         if field and field not in seen:

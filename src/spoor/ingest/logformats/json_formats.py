@@ -15,7 +15,6 @@ from .base import (
 )
 from .timestamps import iso_to_epoch, number_to_epoch
 
-
 # nginx's default escaping writes bytes >= 0x80 and '"' as \xHH, which is not JSON.
 _NGINX_HEX = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
 
@@ -85,7 +84,9 @@ class _JsonFormat:
             raise
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             # A safety net: odd value types must not escape as anything but MalformedLine.
-            raise MalformedLine(f"unparseable {self.name} record ({exc.__class__.__name__})") from None
+            raise MalformedLine(
+                f"unparseable {self.name} record ({exc.__class__.__name__})"
+            ) from None
 
     def _record(self, obj: dict[str, Any]) -> LogLine | None:
         raise NotImplementedError

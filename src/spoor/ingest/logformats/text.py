@@ -71,10 +71,9 @@ class ClfSpec:
         # escaped quote, since a \" must be followed by the next field's opening quote to
         # pass; such lines fall back to the exact pattern.
         self.fast = re.compile(exact.replace(PATH, r'[^\s"]*').replace(QUOTED, '[^"]*'))
-        missing = set(GROUPS) - set(self.pattern.groupindex)
-        if missing:  # pragma: no cover - programming error in a format definition
-            raise AssertionError(f"{name}: regex lacks groups {sorted(missing)}")
-        self.groups = tuple(self.pattern.groupindex[g] for g in GROUPS)
+        # parse() unpacks m.groups(), so the groups must be exactly GROUPS, in this order.
+        if tuple(self.pattern.groupindex) != GROUPS or self.pattern.groups != len(GROUPS):
+            raise AssertionError(f"{name}: regex groups must be {GROUPS}")  # pragma: no cover
         self._prefixes: list[re.Pattern[str]] | None = None
 
     def prefixes(self) -> list[re.Pattern[str]]:
@@ -93,20 +92,20 @@ class ClfSpec:
 class ClfFormat:
     """A member of the common/combined family, defined by regex pieces."""
 
-    __slots__ = ("_exact", "_groups", "_match", "_spec", "name")
+    __slots__ = ("_exact", "_match", "_spec", "name")
 
     def __init__(self, spec: ClfSpec) -> None:
         self.name = spec.name
         self._spec = spec
         self._match: Callable[[str], re.Match[str] | None] = spec.fast.match
         self._exact: Callable[[str], re.Match[str] | None] = spec.pattern.match
-        self._groups = spec.groups
 
     def parse(self, line: str) -> LogLine | None:
         m = self._match(line) or self._exact(line)
         if m is None:
-            return self._no_match(line)
-        host, ip, ts, method, path, badreq, status, size, ref, ua = m.group(*self._groups)
+            self._reject(line)
+            return None
+        host, ip, ts, method, path, badreq, status, size, ref, ua = m.groups()
         epoch = CLF_CACHE.get(ts)
         if epoch is None:
             epoch = clf_to_epoch(ts)
@@ -126,10 +125,10 @@ class ClfFormat:
             host or None,
         )
 
-    def _no_match(self, line: str) -> None:
-        """None for blank/comment lines, otherwise MalformedLine naming the first bad field."""
+    def _reject(self, line: str) -> None:
+        """Accept blank/comment lines quietly; else raise MalformedLine naming the bad field."""
         if is_blank_or_comment(line):
-            return None
+            return
         spec = self._spec
         pos = 0
         for rx, (piece, field) in zip(spec.prefixes(), spec.pieces, strict=True):
@@ -155,7 +154,9 @@ common = ClfSpec("common", _COMMON + _NO_REF_UA + _END)
 # Apache/nginx combined: common + '"%{Referer}i" "%{User-Agent}i"'.
 combined = ClfSpec("combined", _COMMON + _REF_UA + _END)
 # Combined followed by further fields (Matomo's "ncsa_extended"); the extras are ignored.
-ncsa_extended = ClfSpec("ncsa_extended", [*_COMMON, *_REF_UA, (r"(?:[ \t].*)?\s*\Z", "extra fields")])
+ncsa_extended = ClfSpec(
+    "ncsa_extended", [*_COMMON, *_REF_UA, (r"(?:[ \t].*)?\s*\Z", "extra fields")]
+)
 # Icecast 2: combined + the connection's duration in seconds.
 icecast2 = ClfSpec("icecast2", [*_COMMON, *_REF_UA, (r" \d+" + END, "duration")])
 # Apache vhost_combined '%v:%p %h ...', and Matomo's common_vhost / common_complete (no port,
@@ -185,8 +186,12 @@ gandi = ClfSpec(
 ovh = ClfSpec(
     "ovh",
     [
-        (IP + r" (?P<host>[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+)", "client ip / host"),
-        (r" .*?" + TS, "timestamp"),
+        # A lookahead captures the host first, keeping the groups in GROUPS order.
+        (
+            r"(?=\S+ (?P<host>[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)+) )" + IP,
+            "client ip / host",
+        ),
+        (r" \S+ .*?" + TS, "timestamp"),
         *_COMMON[2:],
         *_REF_UA,
         *_END,

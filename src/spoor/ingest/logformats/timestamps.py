@@ -33,6 +33,7 @@ _ISO_TAIL = re.compile(r"(\.\d{1,12})?(?:(Z|z| ?UTC)|([+-])(\d\d)(?::?(\d\d))?)?
 
 # Public so that the hottest parsers can do the dict lookup inline.
 CLF_CACHE: dict[str, float] = {}
+_DAY_CACHE: dict[str, float] = {}
 _ISO_CACHE: dict[str, float] = {}
 
 
@@ -71,6 +72,32 @@ def clf_to_epoch(text: str) -> float:
     cached = CLF_CACHE.get(text)
     if cached is not None:
         return cached
+    # Sparse logs rarely repeat a second: convert from a per-day (and offset) base.
+    if len(text) == 26 and text[11] == ":" and text[14] == ":" and text[17] == ":":
+        digits = text[12:14] + text[15:17] + text[18:20]
+        if digits.isdigit() and digits.isascii():
+            hour, minute, second = int(digits[:2]), int(digits[2:4]), int(digits[4:])
+            if hour > 23 or minute > 59 or second > 60:
+                raise MalformedLine("bad timestamp")
+            day = text[:11] + text[20:]
+            base = _DAY_CACHE.get(day)
+            if base is None:
+                base = _clf_parse(text[:11] + ":00:00:00" + text[20:])
+                if len(_DAY_CACHE) >= _MAX_CACHE:
+                    _DAY_CACHE.clear()
+                _DAY_CACHE[day] = base
+            result = base + (hour * 3600 + minute * 60 + second)
+        else:
+            result = _clf_parse(text)
+    else:
+        result = _clf_parse(text)
+    if len(CLF_CACHE) >= _MAX_CACHE:
+        CLF_CACHE.clear()
+    CLF_CACHE[text] = result
+    return result
+
+
+def _clf_parse(text: str) -> float:
     m = _CLF.match(text)
     if m is None:
         raise MalformedLine("bad timestamp")
@@ -79,11 +106,7 @@ def clf_to_epoch(text: str) -> float:
     if month is None:
         raise MalformedLine("bad timestamp")
     value = _epoch(int(year), month, int(day), int(hh), int(mm), int(ss)) - _offset(sign, oh, om)
-    result = value + float(frac) if frac else float(value)
-    if len(CLF_CACHE) >= _MAX_CACHE:
-        CLF_CACHE.clear()
-    CLF_CACHE[text] = result
-    return result
+    return value + float(frac) if frac else float(value)
 
 
 def iso_to_epoch(text: str) -> float:

@@ -114,10 +114,7 @@ class W3cFormat:
             raise MalformedLine(f"unparseable W3C line ({exc.__class__.__name__})") from None
 
     def _record(self, text: str) -> LogLine:
-        if '"' in text:
-            values = [a or b for a, b in _TOKEN.findall(text)]
-        else:
-            values = text.split()
+        values = [a or b for a, b in _TOKEN.findall(text)] if '"' in text else text.split()
         fields = self._fields
         assert fields is not None  # _problem is set until a header arrives
         if len(values) != len(fields):
