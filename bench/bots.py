@@ -1,6 +1,6 @@
 """Precision and recall of Spoor's bot step on the isbot fixtures in ../shared/data/bots.
 
-    .venv/bin/python bench/bots.py [--show-errors]
+.venv/bin/python bench/bots.py [--show-errors]
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import yaml
 
 from spoor.ingest.botcheck import score
 
-SHARED = Path(os.environ.get("SPOOR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = Path(
+    os.environ.get("SPOOR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def load(name: str) -> list[str]:

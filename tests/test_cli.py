@@ -21,7 +21,9 @@ def env(settings: Settings) -> dict[str, str]:
 
 def test_import_json_has_the_documented_keys(env: dict[str, str], shared_data: Path) -> None:
     log = shared_data / "logs/real/apache-combined-2015-elastic.log"
-    result = runner.invoke(app, ["import", str(log), "--site", "elastic.example", "--json"], env=env)
+    result = runner.invoke(
+        app, ["import", str(log), "--site", "elastic.example", "--json"], env=env
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     for key in ("lines", "hits", "malformed", "dropped", "visits", "visitors", "first", "last"):
@@ -35,11 +37,13 @@ def test_import_json_has_the_documented_keys(env: dict[str, str], shared_data: P
     report = json.loads(stats.stdout)
     assert report["visits"] == data["visits"]
     assert report["bot_hits"] == data["dropped"]["bot"]
-    assert report["pages"] and report["browser"]
+    assert report["pages"]
+    assert report["browser"]
 
     text = runner.invoke(app, ["stats", "--period", "2015-05-17..2015-05-20"], env=env)
     assert text.exit_code == 0
-    assert "Top pages" in text.stdout and "Visits per day" in text.stdout
+    assert "Top pages" in text.stdout
+    assert "Visits per day" in text.stdout
 
 
 def test_errors_are_clear_and_exit_2(env: dict[str, str], tmp_path: Path) -> None:
@@ -58,10 +62,13 @@ def test_errors_are_clear_and_exit_2(env: dict[str, str], tmp_path: Path) -> Non
 
 def test_sites_and_upgrade(env: dict[str, str]) -> None:
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
-    added = runner.invoke(app, ["site", "add", "www.example.com", "--timezone", "Europe/Amsterdam"], env=env)
+    added = runner.invoke(
+        app, ["site", "add", "www.example.com", "--timezone", "Europe/Amsterdam"], env=env
+    )
     assert added.exit_code == 0, added.output
     again = runner.invoke(app, ["site", "add", "www.example.com"], env=env)
-    assert again.exit_code == 2 and "already exists" in again.output
+    assert again.exit_code == 2
+    assert "already exists" in again.output
     listed = json.loads(runner.invoke(app, ["site", "list", "--json"], env=env).stdout)
     assert [s["domain"] for s in listed] == ["www.example.com"]
 

@@ -16,8 +16,8 @@ from rich.table import Table
 from spoor import settings as settings_module
 from spoor.analytics.query import PeriodError, parse_period
 from spoor.analytics.stats import report
-from spoor.db.engine import open_database, upgrade
 from spoor.db.engine import make_engine as _make_engine
+from spoor.db.engine import open_database, upgrade
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import ImportError_, import_logs
 from spoor.settings import Settings, SettingsError
@@ -101,7 +101,9 @@ def site_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @app.command("import")
 def import_command(
-    files: Annotated[list[str], typer.Argument(help="Log files (.gz and .bz2 too), or - for stdin.")],
+    files: Annotated[
+        list[str], typer.Argument(help="Log files (.gz and .bz2 too), or - for stdin.")
+    ],
     site: Annotated[str | None, typer.Option(help="Site domain (created if new).")] = None,
     fmt: Annotated[
         str,
@@ -158,7 +160,9 @@ def stats_command(
 
 @app.command("settings")
 def settings_command(
-    markdown: Annotated[bool, typer.Option(help="Print the reference page (docs/settings.md).")] = False,
+    markdown: Annotated[
+        bool, typer.Option(help="Print the reference page (docs/settings.md).")
+    ] = False,
 ) -> None:
     """Show the settings in force, or the settings reference."""
     if markdown:
@@ -200,5 +204,3 @@ def demo_command(
 
 def main() -> None:
     app()
-
-

@@ -78,7 +78,9 @@ def _patterns(text: str) -> tuple[re.Pattern[str], ...]:
 
 def _ip_retention(text: str) -> str:
     if text not in {"none", "truncated"}:
-        raise ValueError("must be 'none' (never store any part of the IP) or 'truncated' (/24, /48)")
+        raise ValueError(
+            "must be 'none' (never store any part of the IP) or 'truncated' (/24, /48)"
+        )
     return text
 
 

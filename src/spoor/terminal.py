@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.columns import Columns
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.progress import (
@@ -143,8 +144,10 @@ def stats_report(report: Report) -> Group:
     for path, views, visits in report.pages:
         pages.add_row(path, f"{views:,}", f"{visits:,}")
     parts.append(pages)
-    for key, rows in report.top.items():
-        parts.append(_top_table(DIMENSIONS[key][1], rows, report.totals.visits))
+    tops = [
+        _top_table(DIMENSIONS[k][1], rows, report.totals.visits) for k, rows in report.top.items()
+    ]
+    parts.append(Columns(tops, padding=(0, 2)))
     dropped = ", ".join(f"{reason} {count:,}" for reason, count in report.dropped.items())
     bots = report.dropped.get("bot", 0)
     parts.append(Text(f"Bot hits dropped: {bots:,}   All drops: {dropped or 'none'}"))

@@ -19,6 +19,7 @@ IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 )
+NEWSLETTER = "utm_source=nl&utm_medium=email&utm_campaign=march"
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
@@ -34,7 +35,7 @@ LOG = "".join(
         line("198.18.1.1", "02/Mar/2026:09:02:00", "/pricing", FIREFOX, "https://www.x.example/"),
         line("198.18.1.1", "02/Mar/2026:09:04:00", "/demo", FIREFOX),
         # Visit 2 (same person, 2 hours later, newsletter campaign): a bounce.
-        line("198.18.1.1", "02/Mar/2026:11:10:00", "/blog/a?utm_source=nl&utm_medium=email&utm_campaign=march", FIREFOX),
+        line("198.18.1.1", "02/Mar/2026:11:10:00", f"/blog/a?{NEWSLETTER}", FIREFOX),
         # Visit 3 (iPhone, next day, from LinkedIn): 2 pages, one 404 not counted.
         line("2001:db8::5", "03/Mar/2026:12:00:00", "/pricing", IPHONE, "https://www.linkedin.com/"),
         line("2001:db8::5", "03/Mar/2026:12:00:30", "/nope", IPHONE, status=404),

@@ -33,10 +33,12 @@ def test_elastic_log_imports_and_reimport_adds_nothing(
         assert any(e["line"] == 8899 for e in first.malformed_examples)
     assert first.dropped["bot"] > 1000  # GoAccess counts 1,805 crawler hits in this file
     assert first.dropped["static"] > 1000
-    assert first.hits > 1000 and first.visits > 100
+    assert first.hits > 1000
+    assert first.visits > 100
     stored_hits, stored_visits = count(engine, hits), count(engine, visits)
     assert stored_hits == first.hits
-    assert first.first is not None and first.last is not None
+    assert first.first is not None
+    assert first.last is not None
     assert first.last - first.first > 3 * 86400
 
     again = import_logs(engine, settings, [path], site="www.elastic.example")
@@ -67,7 +69,7 @@ def test_an_interrupted_import_resumes_without_duplicates(
     with pytest.raises(Interrupt):
         import_logs(engine, small, [path], site="x.example", progress=stop_after_three_batches)
     partial = count(engine, hits)
-    assert 0 < partial
+    assert partial > 0
     resumed = import_logs(engine, small, [path], site="x.example")
     assert resumed.skipped > 0
     with engine.connect() as conn:

@@ -1,6 +1,6 @@
 import pytest
 
-from spoor.ingest.pipeline import STEPS, DropReason, Dropped, Hit
+from spoor.ingest.pipeline import STEPS, Dropped, DropReason, Hit
 from spoor.ingest.rawhit import HitKind
 
 from .helpers import make_pipeline, raw
@@ -60,7 +60,11 @@ def test_a_page_hit_is_enriched_and_forgets_the_ip() -> None:
     assert hit.path == "/pricing"
     assert hit.raw.ip == ""
     assert hit.client is not None
-    assert (hit.client.browser, hit.client.os, hit.client.device) == ("Chrome", "Windows", "desktop")
+    assert (hit.client.browser, hit.client.os, hit.client.device) == (
+        "Chrome",
+        "Windows",
+        "desktop",
+    )
     assert hit.visit is not None
     assert hit.visit.utm[0] == "q3"
 

@@ -14,7 +14,7 @@ from spoor.ingest.referrers import NO_CAMPAIGN, campaign_from_query, classify
         ("https://www.example.com/pricing", "", ("direct", None)),
         (None, "utm_source=newsletter&utm_medium=email&utm_campaign=may", ("email", "newsletter")),
         ("https://www.google.com/", "gclid=abc", ("paid", "Google")),
-        (None, "utm_source=linkedin&utm_medium=cpc", ("paid", "linkedin")),
+        (None, "utm_source=linkedin&utm_medium=cpc", ("paid", "LinkedIn")),
     ],
 )
 def test_channels(referrer: str | None, query: str, expected: tuple[str, str | None]) -> None:
@@ -23,7 +23,9 @@ def test_channels(referrer: str | None, query: str, expected: tuple[str, str | N
 
 
 def test_campaign_fields() -> None:
-    c = campaign_from_query("utm_campaign=Q3&utm_source=nl&utm_medium=email&utm_term=x&utm_content=y")
+    c = campaign_from_query(
+        "utm_campaign=Q3&utm_source=nl&utm_medium=email&utm_term=x&utm_content=y"
+    )
     assert c[:5] == ("Q3", "nl", "email", "x", "y")
     assert c.key == "Q3|nl|email"
     assert campaign_from_query("page=2") is NO_CAMPAIGN

@@ -73,4 +73,6 @@ def parse_period(text: str, today: date) -> Period:
         if end < start:
             raise PeriodError(f"{text!r}: the end is before the start")
         return Period(start, end)
-    raise PeriodError(f"{text!r} is not a period: use 7d, 30d, all, today or 2026-01-01..2026-01-31")
+    raise PeriodError(
+        f"{text!r} is not a period: use 7d, 30d, all, today or 2026-01-01..2026-01-31"
+    )

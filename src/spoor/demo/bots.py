@@ -14,36 +14,43 @@ from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from spoor.demo.company import DemoCompany, Organization, random_host
-from spoor.demo.site import BROKEN, CRAWLER_FILES, NOT_FOUND_BYTES, REDIRECT_BYTES, REDIRECTS
-from spoor.demo.site import Clock, Site, utc_offset
+from spoor.demo.site import (
+    BROKEN,
+    CRAWLER_FILES,
+    NOT_FOUND_BYTES,
+    REDIRECT_BYTES,
+    REDIRECTS,
+    Clock,
+    Site,
+    utc_offset,
+)
 from spoor.demo.useragents import (
     BOT_USER_AGENTS,
     MONITOR_USER_AGENTS,
     SCANNER_USER_AGENTS,
     TOOL_USER_AGENTS,
 )
-from spoor.demo.visits import count
+from spoor.demo.visits import REFERENCE_VISITS, count
 
 Events = list[tuple[int, str]]
-REFERENCE_VISITS = 400.0
 
 # user agent key | network | requests per day | HTTP/2 | share of IPv6 addresses
 _CRAWLERS = (
-    ("googlebot", "Crawlfield Networks", 110, True, 0.3),
-    ("googlebot-smartphone", "Crawlfield Networks", 80, True, 0.3),
-    ("bingbot", "Crawlfield Networks", 60, False, 0.0),
-    ("ahrefs", "Polar Compute", 50, False, 0.0),
-    ("semrush", "Nimbus VPS", 40, False, 0.0),
-    ("gptbot", "Cloudforge Hosting", 28, False, 0.0),
-    ("claudebot", "Cloudforge Hosting", 16, False, 0.0),
-    ("yandex", "Nimbus VPS", 10, False, 0.0),
-    ("petalbot", "Polar Compute", 12, False, 0.0),
-    ("dotbot", "Nimbus VPS", 8, False, 0.0),
-    ("applebot", "Crawlfield Networks", 8, False, 0.2),
-    ("duckduckbot", "Crawlfield Networks", 5, False, 0.0),
-    ("facebook", "Cloudforge Hosting", 4, True, 0.5),
-    ("linkedin", "Cloudforge Hosting", 5, False, 0.0),
-    ("slack", "Cloudforge Hosting", 3, False, 0.0),
+    ("googlebot", "Crawlfield Networks", 132, True, 0.3),
+    ("googlebot-smartphone", "Crawlfield Networks", 96, True, 0.3),
+    ("bingbot", "Crawlfield Networks", 72, False, 0.0),
+    ("ahrefs", "Polar Compute", 60, False, 0.0),
+    ("semrush", "Nimbus VPS", 48, False, 0.0),
+    ("gptbot", "Cloudforge Hosting", 34, False, 0.0),
+    ("claudebot", "Cloudforge Hosting", 19, False, 0.0),
+    ("yandex", "Nimbus VPS", 12, False, 0.0),
+    ("petalbot", "Polar Compute", 14, False, 0.0),
+    ("dotbot", "Nimbus VPS", 10, False, 0.0),
+    ("applebot", "Crawlfield Networks", 10, False, 0.2),
+    ("duckduckbot", "Crawlfield Networks", 6, False, 0.0),
+    ("facebook", "Cloudforge Hosting", 5, True, 0.5),
+    ("linkedin", "Cloudforge Hosting", 6, False, 0.0),
+    ("slack", "Cloudforge Hosting", 4, False, 0.0),
 )
 # How crawlers spread their requests over page types (plus crawler files and dead links).
 _CRAWL_WEIGHTS = {
@@ -172,20 +179,20 @@ class BotTraffic:
                 t = start + int(rnd() * 86400)
                 i = bisect(c.cumulative, rnd() * total)
                 body = c.stale[i] if c.revalidate and rnd() < c.revalidate else c.fresh[i]
-                emit((t, f"{c.heads[int(rnd() * 6)]}{stamp(t)}] \"{body}"))
+                emit((t, f'{c.heads[int(rnd() * 6)]}{stamp(t)}] "{body}'))
         # Uptime checks every ten minutes (at reference volume) from three probe locations,
         # and a second monitor every thirty.
         interval = max(60, min(3600, int(600 / max(self.scale, 1e-9))))
         phase = int(rnd() * interval)
         for k, t in enumerate(range(start + phase, start + 86400, interval)):
-            emit((t, f"{self.monitor_heads[k % 3]}{stamp(t)}] \"{self.uptime_tail}"))
+            emit((t, f'{self.monitor_heads[k % 3]}{stamp(t)}] "{self.uptime_tail}'))
             if k % 3 == 0:
                 t2 = t + 97
-                emit((t2, f"{self.monitor_heads[2]}{stamp(t2)}] \"{self.pingdom_tail}"))
+                emit((t2, f'{self.monitor_heads[2]}{stamp(t2)}] "{self.pingdom_tail}'))
         for hour in range(24):  # feed reader, hourly
             t = start + hour * 3600 + 420 + int(rnd() * 60)
             tail = self.feed_tails[0] if rnd() < 0.2 else self.feed_tails[1]
-            emit((t, f"{self.feed_head}{stamp(t)}] \"{tail}"))
+            emit((t, f'{self.feed_head}{stamp(t)}] "{tail}'))
         for _ in range(count(rng, 12 * self.scale)):
             t = start + int(rnd() * 86400)
             path = _TOOL_PATHS[int(rnd() * len(_TOOL_PATHS))]
@@ -211,5 +218,7 @@ class BotTraffic:
                 size = page.sizes[0] if page else CRAWLER_FILES.get(path, 318)
             else:
                 size = _STATUS_BYTES[status]
-            events.append((t, f'{head}{stamp(t)}] "GET {path} HTTP/1.1" {status} {size} "-" "{ua}"\n'))
+            events.append(
+                (t, f'{head}{stamp(t)}] "GET {path} HTTP/1.1" {status} {size} "-" "{ua}"\n')
+            )
             t += int(rng.random() * 3)

@@ -269,3 +269,29 @@ CAMPAIGNS: tuple[tuple[str, str, str, int, int, int, float], ...] = (
     ("autumn-roadshow", "newsletter:email|linkedin:social", "/case-studies", 10, 14, 14, 0.20),
     ("year-end-planning", "google:cpc|newsletter:email", "/pricing", 11, 25, 14, 0.22),
 )  # fmt: skip
+
+# The web around the company: what search, social and referring sites send visitors.
+BING_QUERIES: dict[str, tuple[str, ...]] = {
+    "evaluator": ("northwind+metrics+pricing", "b2b+revenue+analytics+software",
+                  "northwind+metrics+vs+chartwell", "multi+touch+attribution+tool"),
+    "developer": ("northwind+metrics+api", "northwind+metrics+sso+saml"),
+    "reader": ("attribution+models+explained", "b2b+funnel+benchmarks",
+               "what+is+account+based+marketing"),
+    "job_seeker": ("northwind+metrics+careers", "northwind+metrics+vacatures"),
+}  # fmt: skip
+SOCIAL_REFERRERS: tuple[tuple[str, int], ...] = (
+    ("https://www.linkedin.com/", 55), ("https://t.co/", 14), ("https://www.facebook.com/", 8),
+    ("https://l.facebook.com/", 4), ("https://www.reddit.com/", 5),
+    ("https://news.ycombinator.com/", 4), ("https://www.youtube.com/", 3),
+)  # fmt: skip
+REFERRAL_SITES = (
+    "https://www.stackreviews.example/products/northwind-metrics",
+    "https://www.saasfinder.example/analytics/revenue-attribution",
+    "https://blog.metricsweekly.example/the-best-b2b-analytics-tools",
+    "https://www.datahaven-consulting.example/partners",
+    "https://chatgpt.com/",
+    "https://www.perplexity.ai/",
+    "https://github.com/",
+    "https://www.halvorsen-shipping.example/",
+)
+PAID_CAMPAIGNS = ("brand-search", "b2b-analytics-generic", "competitor-chartwell")

@@ -14,6 +14,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 from spoor.demo import catalogue
 from spoor.demo.useragents import browser_user_agent
@@ -176,7 +177,11 @@ class _IpIndex:
                     net = ipaddress.ip_network(cidr)
                     rows.append((int(net.network_address), int(net.broadcast_address), org))
             rows.sort(key=lambda r: r[0])
-            self._tables[version] = ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+            self._tables[version] = (
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+            )
 
     def lookup(self, ip: str) -> Organization | None:
         try:
@@ -204,16 +209,21 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str
     return rng.choices([o for o, _ in options], [w for _, w in options])[0]
 
 
+@cache
+def _network(cidr: str) -> tuple[int, int, int]:
+    net = ipaddress.ip_network(cidr)
+    return net.version, int(net.network_address), net.prefixlen
+
+
 def random_host(rng: random.Random, cidr: str) -> str:
     """A random usable host address inside ``cidr`` (never the network/broadcast address)."""
-    net = ipaddress.ip_network(cidr)
-    if net.version == 6:
+    version, base, prefixlen = _network(cidr)
+    if version == 6:
         # Stay below the /64 boundary of a random subnet, like a SLAAC address would.
-        base = int(net.network_address)
-        subnet_bits = 64 - net.prefixlen
-        offset = (rng.getrandbits(subnet_bits) << 64) | rng.getrandbits(64) | 1
+        offset = (rng.getrandbits(64 - prefixlen) << 64) | rng.getrandbits(64) | 1
         return str(ipaddress.IPv6Address(base + offset))
-    return str(net.network_address + 1 + rng.randrange(net.num_addresses - 2))
+    value = base + 1 + rng.randrange((1 << (32 - prefixlen)) - 2)
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
 
 
 def _build_organizations(rng: random.Random) -> list[Organization]:
@@ -227,7 +237,7 @@ def _build_organizations(rng: random.Random) -> list[Organization]:
     customers.update(rng.sample([n for n, _, _ in catalogue.BUSINESSES if n not in customers], 4))
     # (prefix length, row): institutions first, then businesses, largest blocks first so
     # that aligned allocation leaves no gaps.
-    pending: list[tuple[int, int, tuple[str, str, str, str, str | None, str, float, bool]]] = []
+    pending: list[tuple[int, int, tuple[str, str, str, str, str, str, float, bool]]] = []
     for i, (name, domain, kind, country, industry, band, prefix) in enumerate(
         catalogue.INSTITUTIONS
     ):
@@ -299,7 +309,7 @@ def _build_people(rng: random.Random, orgs: list[Organization]) -> list[Person]:
     for org in orgs:
         if org.kind == "business":
             low, high = _PEOPLE_BY_SIZE[org.size_band or "1-10"]
-            count = rng.randint(low, high) + round(org.buyer_interest * 3)
+            count = rng.randint(low, high) + round(org.buyer_interest * 2)
             # Offices share one to four NAT egress addresses.
             egress = [random_host(rng, org.ipv4) for _ in range(min(4, 1 + (high // 3)))]
             home_isp = by_name[catalogue.HOME_ISP.get(org.country, "Kabelnet Residential")]
@@ -312,7 +322,9 @@ def _build_people(rng: random.Random, orgs: list[Organization]) -> list[Person]:
             profile = "campus" if org.kind == "education" else "office"
             for _ in range(count):
                 if org.kind == "education":
-                    role = _weighted(rng, (("reader", 5.0), ("job_seeker", 3.0), ("developer", 2.0)))
+                    role = _weighted(
+                        rng, (("reader", 5.0), ("job_seeker", 3.0), ("developer", 2.0))
+                    )
                 else:
                     role = _weighted(rng, (("evaluator", 3.0), ("reader", 3.0), ("casual", 1.0)))
                 v6 = random_host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.5 else None
@@ -330,9 +342,7 @@ def _build_people(rng: random.Random, orgs: list[Organization]) -> list[Person]:
 def _campaigns() -> tuple[Campaign, ...]:
     result = []
     for name, channels, landing, month, day, duration, lift in catalogue.CAMPAIGNS:
-        pairs = tuple(
-            (src, medium) for src, medium in (c.split(":") for c in channels.split("|"))
-        )
+        pairs = tuple((src, medium) for src, medium in (c.split(":") for c in channels.split("|")))
         result.append(Campaign(name, pairs, landing, month, day, duration, lift))
     return tuple(result)
 

@@ -53,6 +53,7 @@ DEFAULT_VISITS_PER_DAY = 400.0
 # shrink the period instead.
 _MIN_VISITS_PER_DAY = 40.0
 _MAX_VISITS_PER_DAY = 1200.0
+_LINES_PER_VISIT_GUESS = 8.5  # all lines (bots included) per human visit, measured
 _SPILL = 6 * 3600  # no visitor's day starts more than this before the site's midnight
 _first = itemgetter(0)
 
@@ -83,11 +84,16 @@ class _Simulation:
         self.bots = BotTraffic(company, site, self.clock, rng, visits_per_day)
 
     def day_events(self, day: date) -> list[tuple[int, str]]:
+        return self.day_events_split(day)[0]
+
+    def day_events_split(self, day: date) -> tuple[list[tuple[int, str]], int]:
+        """Unsorted (time, line) pairs for one day, and how many of them are human."""
         events: list[tuple[int, str]] = []
         midnight = utc_midnight(day)
         self.humans.day(day, (day - self.first_day).days, midnight, events)
+        human = len(events)
         self.bots.day(day, midnight, events)
-        return events
+        return events, human
 
     def chunks(self) -> Iterator[list[str]]:
         """Lists of lines, in order; each list covers roughly one day."""
@@ -137,23 +143,41 @@ def _end_instant(end: date | datetime | None, tz: ZoneInfo) -> datetime:
 def _plan(
     company: DemoCompany, end: datetime, days: int, seed: int, lines: int
 ) -> tuple[datetime, int, float]:
-    """Pick a period and a daily volume expected to produce slightly more than ``lines``."""
-    probe_days = max(days, 1)
-    start = end - timedelta(days=probe_days)
-    probe = _Simulation(company, start, probe_days, seed, DEFAULT_VISITS_PER_DAY)
-    # Sample about a dozen days spread over the period (stride not a multiple of 7, so
-    # weekends are represented) to measure lines per day at the default volume.
-    stride = max(1, probe_days // 12)
-    stride += stride % 7 == 0
-    sample = probe.dates[1::stride] or probe.dates[-1:]
-    per_day = sum(len(probe.day_events(d)) for d in sample) / len(sample)
-    per_day /= DEFAULT_VISITS_PER_DAY  # lines per day per visit-per-day: volume scales linearly
-    wanted = lines * 1.03  # a small margin: the log is cut at exactly `lines`
-    vpd = wanted / (per_day * probe_days)
-    if vpd < _MIN_VISITS_PER_DAY or vpd > _MAX_VISITS_PER_DAY:
+    """Pick a period and a daily volume expected to produce slightly more than ``lines``.
+
+    A probe simulates two weeks (the first one warms up the visitors' browser caches) to
+    measure lines per human visit and bot lines per day; the expected number of visits on
+    every day of the period is known analytically (weekdays, growth, campaigns).
+    """
+    wanted = lines * 1.02  # a small margin: the log is cut at exactly `lines`
+    days = max(days, 1)
+    vpd = wanted / (_LINES_PER_VISIT_GUESS * days)
+    if not _MIN_VISITS_PER_DAY <= vpd <= _MAX_VISITS_PER_DAY:
         vpd = min(max(vpd, _MIN_VISITS_PER_DAY), _MAX_VISITS_PER_DAY)
-        probe_days = max(1, math.ceil(wanted / (per_day * vpd)))
-    return end - timedelta(days=probe_days), probe_days, vpd
+        days = max(1, math.ceil(wanted / (_LINES_PER_VISIT_GUESS * vpd)))
+    probe = _Simulation(company, end - timedelta(days=days), max(days, 15), seed, vpd)
+    human_lines = bot_lines = visits = 0
+    for i, day in enumerate(probe.dates[1:15]):
+        events, human = probe.day_events_split(day)
+        if i >= 7:
+            human_lines += human
+            bot_lines += len(events) - human
+            visits += probe.humans.visits
+        probe.humans.visits = 0
+    per_visit = human_lines / max(visits, 1)
+    bots_per_day = bot_lines / 7
+    expected = sum(
+        probe.humans.expected_visits(day, i) * per_visit + bots_per_day
+        for i, day in enumerate(probe.dates[1 : days + 1])
+    )
+    # Volume scales (nearly) linearly, so rescale the probe's volume to hit the target.
+    scaled = vpd * wanted / max(expected, 1.0)
+    if _MIN_VISITS_PER_DAY <= scaled <= _MAX_VISITS_PER_DAY:
+        return end - timedelta(days=days), days, scaled
+    bounded = min(max(scaled, _MIN_VISITS_PER_DAY), _MAX_VISITS_PER_DAY)
+    per_day = expected / days * bounded / vpd
+    days = max(1, math.ceil(wanted / per_day))
+    return end - timedelta(days=days), days, bounded
 
 
 def write_log(
@@ -206,4 +230,3 @@ def _write(sim: _Simulation, out: IO[str], limit: int | None) -> int:
         out.writelines(chunk)
         written += len(chunk)
     return written
-

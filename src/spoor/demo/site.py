@@ -32,7 +32,12 @@ _ASSET_BYTES = {
     "/img/product/forecasting.png": 208416, "/img/customers/logos.png": 58213,
     "/img/blog/cover.png": 96430, "/img/team.png": 231877,
 }  # fmt: skip
-SHELL_ASSETS = ("/static/app.css", "/static/app.js", "/static/fonts/inter-var.woff2", "/img/logo.png")
+SHELL_ASSETS = (
+    "/static/app.css",
+    "/static/app.js",
+    "/static/fonts/inter-var.woff2",
+    "/img/logo.png",
+)
 # Old URLs still linked from elsewhere (301) and links to pages that no longer exist (404).
 REDIRECTS = {
     "/features": "/product", "/pricing/": "/pricing", "/customers": "/case-studies",
@@ -58,7 +63,9 @@ CRAWLER_FILES = {"/robots.txt": 412, "/sitemap.xml": 14872, "/blog/rss.xml": 225
 @cache
 def seconds_table() -> tuple[str, ...]:
     """``HH:MM:SS`` for every second of a day."""
-    return tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+    return tuple(
+        f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
+    )
 
 
 class Clock:

@@ -214,7 +214,9 @@ BOT_USER_AGENTS: dict[str, str] = {
         "Gecko) Version/17.4 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)"
     ),
     "petalbot": "Mozilla/5.0 (compatible;PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
-    "dotbot": "Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)",
+    "dotbot": (
+        "Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)"
+    ),
     "facebook": "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
     "linkedin": "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
     "slack": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
@@ -249,7 +251,8 @@ SCANNER_USER_AGENTS: tuple[str, ...] = (
     "Mozilla/5.0 (compatible; CensysInspect/1.1; +https://about.censys.io/)",
     "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36 Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
+    "Chrome/120.0.0.0 Safari/537.36 Nuclei - Open-source project "
+    "(github.com/projectdiscovery/nuclei)",
     "Go-http-client/1.1",
     "l9explore/1.2.2",
 )

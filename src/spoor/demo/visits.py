@@ -17,16 +17,33 @@ from datetime import date
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-from spoor.demo.catalogue import TIMEZONES
+from spoor.demo.catalogue import (
+    BING_QUERIES,
+    PAID_CAMPAIGNS,
+    REFERRAL_SITES,
+    SOCIAL_REFERRERS,
+    TIMEZONES,
+)
 from spoor.demo.company import Campaign, DemoCompany, Organization, Person, random_host
-from spoor.demo.site import HTTP, NOT_FOUND_BYTES, REDIRECT_BYTES, BROKEN, Clock, Site, SitePage
-from spoor.demo.site import utc_offset
+from spoor.demo.site import (
+    BROKEN,
+    HTTP,
+    NOT_FOUND_BYTES,
+    REDIRECT_BYTES,
+    Clock,
+    Site,
+    SitePage,
+    utc_offset,
+)
+from spoor.demo.useragents import browser_user_agent
 
 Events = list[tuple[int, str]]
+REFERENCE_VISITS = 400.0  # the volume the catalogue's audience and the bot rates are sized for
 
 # Share of a weekday's visits per segment, and what is left of it on weekends and holidays.
 _SEGMENTS = ("business", "isp", "mobile", "education", "government")
-_SHARE = {"business": 0.36, "isp": 0.37, "mobile": 0.17, "education": 0.06, "government": 0.04}
+# Fewer than a hundred businesses share the identifiable part, so it is kept modest.
+_SHARE = {"business": 0.13, "isp": 0.54, "mobile": 0.28, "education": 0.04, "government": 0.01}
 _WEEKEND = {"business": 0.06, "isp": 0.7, "mobile": 0.85, "education": 0.3, "government": 0.02}
 _HOLIDAY = {"business": 0.2, "isp": 0.9, "mobile": 1.0, "education": 0.3, "government": 0.1}
 _HOURS = {  # local hour-of-day weights
@@ -60,41 +77,17 @@ _MEAN_PAGES = {"developer": 3.2, "reader": 1.5, "job_seeker": 2.2, "customer": 2
 _MEAN_PAGES.update(investor=1.6, casual=1.3)
 # direct, search, social, referral, paid
 _CHANNELS = {
-    "evaluator": (33, 33, 8, 12, 14), "developer": (30, 55, 3, 12, 0),
+    "evaluator": (35, 36, 8, 13, 8), "developer": (30, 55, 3, 12, 0),
     "reader": (10, 55, 25, 10, 0), "job_seeker": (20, 25, 50, 5, 0),
     "customer": (70, 25, 0, 5, 0), "investor": (40, 40, 15, 5, 0), "casual": (30, 40, 20, 10, 0),
 }  # fmt: skip
 _NO_ENTRY = {"/demo/thanks", "/contact/thanks"}
-_BING_QUERIES = {
-    "evaluator": ("northwind+metrics+pricing", "b2b+revenue+analytics+software",
-                  "northwind+metrics+vs+chartwell", "multi+touch+attribution+tool"),
-    "developer": ("northwind+metrics+api", "northwind+metrics+sso+saml"),
-    "reader": ("attribution+models+explained", "b2b+funnel+benchmarks",
-               "what+is+account+based+marketing"),
-    "job_seeker": ("northwind+metrics+careers", "northwind+metrics+vacatures"),
-}  # fmt: skip
-_SOCIAL = (
-    ("https://www.linkedin.com/", 55), ("https://t.co/", 14), ("https://www.facebook.com/", 8),
-    ("https://l.facebook.com/", 4), ("https://www.reddit.com/", 5),
-    ("https://news.ycombinator.com/", 4), ("https://www.youtube.com/", 3),
-)  # fmt: skip
-_REFERRALS = (
-    "https://www.stackreviews.example/products/northwind-metrics",
-    "https://www.saasfinder.example/analytics/revenue-attribution",
-    "https://blog.metricsweekly.example/the-best-b2b-analytics-tools",
-    "https://www.datahaven-consulting.example/partners",
-    "https://chatgpt.com/",
-    "https://www.perplexity.ai/",
-    "https://github.com/",
-    "https://www.halvorsen-shipping.example/",
-)
-_PAID = ("brand-search", "b2b-analytics-generic", "competitor-chartwell")
 
 
 class Visitor:
     __slots__ = (
-        "base_weight", "home", "interest", "org", "pool", "proto", "raised", "role", "search",
-        "seen", "segment", "tail", "tz", "v4", "v6", "weight",
+        "base_weight", "home", "interest", "last_day", "org", "pool", "proto", "raised", "role",
+        "search", "segment", "tail", "tz", "v4", "v6", "visits", "weight",
     )  # fmt: skip
 
     def __init__(self, person: Person, org: Organization, tz: int, pool: Sequence[str]) -> None:
@@ -109,8 +102,9 @@ class Visitor:
         self.tail = f'" "{person.user_agent}"\n'
         self.proto = 1 if person.http2 else 0
         self.interest = org.buyer_interest if org.kind == "business" else 0.3
-        self.seen = False
+        self.last_day = -(10**6)  # day index of the previous visit (browser cache state)
         self.raised = False
+        self.visits = 0
         self.search = ""
         self.base_weight = self.weight = 1.0
 
@@ -133,23 +127,69 @@ class HumanTraffic:
         self.zone_info = [ZoneInfo(z) for z in self.zones]
         pools = {o.name: self._address_pool(o) for o in orgs.values() if o.kind == "mobile"}
         self.visitors: dict[str, list[Visitor]] = {s: [] for s in _SEGMENTS}
-        for person in company.people:
+        for person in self._audience(company, orgs):
             org = orgs[person.organization]
             tz = self.zones.index(TIMEZONES.get(org.country, company.timezone))
             v = Visitor(person, org, tz, pools.get(org.name, ()))
             v.search = _search_referrer(org.country)
-            # A heavy tail of loyal readers, a long tail of one-off visitors.
-            v.base_weight = v.weight = min(25.0, rng.paretovariate(1.5)) * _ROLE_WEIGHT[v.role]
+            # A heavy tail of loyal readers, a long tail of one-off visitors; at businesses
+            # the organization's interest matters more than the individual.
+            if org.kind == "business":
+                weight = (0.2 + org.buyer_interest) * min(3.0, rng.paretovariate(2.5))
+            else:
+                weight = min(25.0, rng.paretovariate(1.5))
+            v.base_weight = v.weight = weight * _ROLE_WEIGHT[v.role]
             self.visitors[v.segment].append(v)
-        self.cumulative = {s: _cumulative([v.weight for v in vs]) for s, vs in self.visitors.items()}
+        self.cumulative = {
+            s: _cumulative([v.weight for v in vs]) for s, vs in self.visitors.items()
+        }
         # Evaluation windows: each business cycles through them at its own phase.
         self.phase = {name: rng.random() for name in sorted(orgs)}
         self.hours = {k: _cumulative(w) for k, w in _HOURS.items()}
         self.intent = {role: self._intent_table(w) for role, w in _INTENT.items()}
         self.channels = {role: _cumulative(w) for role, w in _CHANNELS.items()}
-        self.social = _cumulative([w for _, w in _SOCIAL])
+        self.social = _cumulative([w for _, w in SOCIAL_REFERRERS])
         self.tco = [f"https://t.co/{self._token(8)}" for _ in range(24)]
         self.utm: dict[tuple[Campaign, str, str], str] = {}
+        self.today = 0
+        self.visits = 0  # visits generated so far (for volume calibration)
+
+    def _audience(self, company: DemoCompany, orgs: dict[str, Organization]) -> list[Person]:
+        """The catalogue's people, with the anonymous consumer audience sized to the volume.
+
+        The catalogue holds the audience of a site with ``REFERENCE_VISITS`` visits a day;
+        a busier site has proportionally more anonymous readers (extra people are made up
+        on consumer networks), a quieter one fewer. Businesses stay as catalogued.
+        """
+        rng = self.rng
+        factor = self.vpd / REFERENCE_VISITS
+        people: list[Person] = []
+        consumers: list[Person] = []
+        for person in company.people:
+            if orgs[person.organization].kind in {"isp", "mobile"}:
+                consumers.append(person)
+                if factor < 1.0 and rng.random() >= max(factor, 0.1):
+                    continue
+            people.append(person)
+        for i in range(int(len(consumers) * max(0.0, factor - 1.0))):
+            like = consumers[int(rng.random() * len(consumers))]
+            org = orgs[like.organization]
+            profile = "mobile" if org.kind == "mobile" or rng.random() < 0.3 else "home"
+            v6 = random_host(rng, org.ipv6) if org.ipv6 and rng.random() < 0.35 else None
+            people.append(
+                Person(
+                    f"x{i:06d}",
+                    org.name,
+                    like.role,
+                    browser_user_agent(rng, profile),
+                    random_host(rng, org.ipv4),
+                    v6,
+                    None,
+                    like.dynamic_ip,
+                    rng.random() < 0.93,
+                )
+            )
+        return people
 
     def _address_pool(self, org: Organization) -> list[str]:
         """Carrier-grade NAT: a few thousand shared addresses, a fresh one per visit."""
@@ -162,10 +202,14 @@ class HumanTraffic:
         pages: list[SitePage] = []
         weights: list[float] = []
         for page_type, w in type_weights.items():
-            members = [p for p in self.site.pages if p.type == page_type and p.path not in _NO_ENTRY]
+            members = [
+                p for p in self.site.pages if p.type == page_type and p.path not in _NO_ENTRY
+            ]
+            # Within a type, the first-listed pages are the popular ones (Zipf-like).
+            norm = sum(1 / (r + 1) ** 0.7 for r in range(len(members)))
             for rank, page in enumerate(members):
                 pages.append(page)
-                weights.append(w / (rank + 1) ** 0.7 / sum(1 / (r + 1) ** 0.7 for r in range(len(members))))
+                weights.append(w / (rank + 1) ** 0.7 / norm)
         return _cumulative(weights), pages
 
     def _pick(self, role: str) -> SitePage:
@@ -177,7 +221,8 @@ class HumanTraffic:
         for v in self.visitors["business"]:
             interest = v.org.buyer_interest
             active = (ordinal / 140 + self.phase[v.org.name]) % 1.0 < 0.1 + 0.3 * interest
-            v.weight = v.base_weight * (1.0 + 8.0 * interest if active else 1.0)
+            # Interested accounts come in bursts: busy while evaluating, quiet in between.
+            v.weight = v.base_weight * (1.0 + 2.0 * interest if active else 1.0 - 0.6 * interest)
         self.cumulative["business"] = _cumulative([v.weight for v in self.visitors["business"]])
 
     def _draw(self, segment: str) -> Visitor | None:
@@ -186,34 +231,45 @@ class HumanTraffic:
             return None
         return self.visitors[segment][bisect(cumulative, self.rng.random() * cumulative[-1])]
 
-    def day(self, day: date, index: int, midnight: int, events: Events) -> None:
-        rng = self.rng
+    def _means(self, day: date, index: int) -> tuple[list[float], list[float]]:
+        """Expected visits per segment and per campaign on ``day`` (before daily noise)."""
         weekend = day.weekday() >= 5
         holiday = (day.month == 12 and day.day >= 24) or (day.month == 1 and day.day == 1)
-        self._refresh_business_weights(day)
-        offsets = [utc_offset(z, day) for z in self.zone_info]
-        # About 20% growth a year, plus day-to-day noise.
-        base = self.vpd * 1.2 ** (index / 365) * max(0.5, rng.gauss(1.0, 0.08))
+        base = self.vpd * 1.2 ** (index / 365)  # about 20% growth a year
+        segments = []
         for segment in _SEGMENTS:
             mean = base * _SHARE[segment]
             if weekend:
                 mean *= _WEEKEND[segment]
             if holiday:
                 mean *= _HOLIDAY[segment]
+            segments.append(mean)
+        campaigns = [self.vpd * c.lift_on(day) * (0.35 if weekend else 1.0) for c in self.campaigns]
+        return segments, campaigns
+
+    def expected_visits(self, day: date, index: int) -> float:
+        segments, campaigns = self._means(day, index)
+        return sum(segments) + sum(campaigns)
+
+    def day(self, day: date, index: int, midnight: int, events: Events) -> None:
+        rng = self.rng
+        self.today = index
+        self._refresh_business_weights(day)
+        offsets = [utc_offset(z, day) for z in self.zone_info]
+        segment_means, campaign_means = self._means(day, index)
+        noise = max(0.5, rng.gauss(1.0, 0.08))
+        for segment, mean in zip(_SEGMENTS, segment_means, strict=True):
             hours = self.hours[_SEGMENT_HOURS[segment]]
-            for _ in range(count(rng, mean)):
+            for _ in range(count(rng, mean * noise)):
                 v = self._draw(segment)
                 if v is not None:
                     t = midnight + self._local_second(hours) - offsets[v.tz]
                     self.visit(v, t, events)
-        for campaign in self.campaigns:
-            lift = campaign.lift_on(day)
-            if lift <= 0:
-                continue
-            mean = self.vpd * lift * (0.35 if weekend else 1.0)
+        for campaign, mean in zip(self.campaigns, campaign_means, strict=True):
             for _ in range(count(rng, mean)):
+                # Campaign lists are mostly people at work, but mails are read at home too.
                 r = rng.random()
-                segment = "business" if r < 0.5 else "isp" if r < 0.85 else "mobile"
+                segment = "business" if r < 0.35 else "isp" if r < 0.8 else "mobile"
                 v = self._draw(segment)
                 if v is not None:
                     hours = self.hours[_SEGMENT_HOURS[segment]]
@@ -242,9 +298,12 @@ class HumanTraffic:
             referrer = f"https://www.datahaven-consulting.example/events/{campaign.name}"
         else:  # webmail and desktop clients mostly strip the referrer
             r = rng.random()
-            referrer = "-" if r < 0.75 else "https://mail.google.com/" if r < 0.9 else (
-                "https://outlook.office.com/"
-            )
+            if r < 0.75:
+                referrer = "-"
+            elif r < 0.9:
+                referrer = "https://mail.google.com/"
+            else:
+                referrer = "https://outlook.office.com/"
         page = self.site.by_path.get(campaign.landing_path) or self.site.pages[0]
         return page, query, referrer
 
@@ -260,9 +319,10 @@ class HumanTraffic:
                 return self.site.pages[0], query, referrer
         elif channel == 1:
             r = rng.random()
-            if r < 0.09 and role in _BING_QUERIES:
-                queries = _BING_QUERIES[role]
-                referrer = f"https://www.bing.com/search?q={queries[int(rng.random() * len(queries))]}"
+            if r < 0.09 and role in BING_QUERIES:
+                queries = BING_QUERIES[role]
+                query_text = queries[int(rng.random() * len(queries))]
+                referrer = f"https://www.bing.com/search?q={query_text}"
             elif r < 0.14:
                 referrer = "https://duckduckgo.com/"
             elif r < 0.18:
@@ -272,13 +332,13 @@ class HumanTraffic:
             else:
                 referrer = "https://www.google.com/"
         elif channel == 2:
-            referrer = _SOCIAL[bisect(self.social, rng.random() * self.social[-1])][0]
+            referrer = SOCIAL_REFERRERS[bisect(self.social, rng.random() * self.social[-1])][0]
             if referrer == "https://t.co/":
                 referrer = self.tco[int(rng.random() * len(self.tco))]
         elif channel == 3:
-            referrer = _REFERRALS[int(rng.random() * len(_REFERRALS))]
+            referrer = REFERRAL_SITES[int(rng.random() * len(REFERRAL_SITES))]
         else:
-            campaign = _PAID[int(rng.random() * len(_PAID))]
+            campaign = PAID_CAMPAIGNS[int(rng.random() * len(PAID_CAMPAIGNS))]
             query = f"?utm_source=google&utm_medium=cpc&utm_campaign={campaign}"
             query += f"&gclid={self._token(36)}"
             referrer = "https://www.google.com/"
@@ -297,6 +357,8 @@ class HumanTraffic:
         rnd = rng.random
         emit = events.append
         stamp = self.clock.stamp
+        self.visits += 1
+        v.visits += 1
         if v.pool:
             ip = v.pool[int(rnd() * len(v.pool))]
         elif v.v6 is not None and rnd() < 0.85:
@@ -311,15 +373,14 @@ class HumanTraffic:
         proto = HTTP[p]
         role = v.role
         page, query, ref = entry if entry is not None else self._entry(v)
-        if role == "evaluator":
-            mean = 2.2 + 4.0 * v.interest
-        else:
-            mean = _MEAN_PAGES.get(role, 2.0)
+        # Evaluators from interested accounts read more pages per visit.
+        mean = 2.0 + 3.2 * v.interest if role == "evaluator" else _MEAN_PAGES.get(role, 2.0)
         n_pages = min(8, 1 + int(rng.expovariate(1.0 / mean) if mean > 0 else 0))
         if role == "job_seeker" and entry is not None:
             role = "reader"  # a campaign click is not a job search
-        new_visitor = not v.seen
-        v.seen = True
+        # Browser caches expire or get cleared: after ten days away, everything loads afresh.
+        new_visitor = v.last_day < self.today - 10
+        v.last_day = self.today
         site = self.site
         loaded: set[str] = set()
         k = 0
@@ -344,7 +405,7 @@ class HumanTraffic:
                 if image.path not in loaded and (new_visitor or rnd() < 0.4):
                     loaded.add(image.path)
                     mid = image.ok[p] if new_visitor else image.not_modified[p]
-                    emit((t, f"{head}{ts}] \"{mid}{url}{tail}"))
+                    emit((t, f'{head}{ts}] "{mid}{url}{tail}'))
             if page.path == "/demo" and not v.raised and rnd() < _demo_chance(v, role):
                 v.raised = True
                 self._submit(emit, t, head, tail, p, "/demo", 303, page.url)
@@ -374,14 +435,14 @@ class HumanTraffic:
         if new_visitor:
             for asset in site.shell:
                 ref = site.shell[0].url if asset.path.endswith(".woff2") else url
-                emit((t, f"{head}{ts}] \"{asset.ok[p]}{ref}{tail}"))
+                emit((t, f'{head}{ts}] "{asset.ok[p]}{ref}{tail}'))
             if site.favicon is not None:
-                emit((t, f"{head}{ts}] \"{site.favicon.ok[p]}{url}{tail}"))
+                emit((t, f'{head}{ts}] "{site.favicon.ok[p]}{url}{tail}'))
             if site.touch_icon is not None and "iPhone" in tail:
-                emit((t, f"{head}{ts}] \"{site.touch_icon.ok[p]}-{tail}"))
+                emit((t, f'{head}{ts}] "{site.touch_icon.ok[p]}-{tail}'))
         elif rnd() < 0.45:  # revalidation of the cached stylesheet and script
             for asset in site.shell[:2]:
-                emit((t, f"{head}{ts}] \"{asset.not_modified[p]}{url}{tail}"))
+                emit((t, f'{head}{ts}] "{asset.not_modified[p]}{url}{tail}'))
 
     def _submit(
         self, emit: Callable[[tuple[int, str]], None], t: int, head: str, tail: str, p: int,
@@ -405,12 +466,15 @@ _ROLE_WEIGHT.update(customer=1.2, investor=0.4, casual=0.6)
 
 
 def _demo_chance(v: Visitor, role: str) -> float:
-    """Chance that someone looking at /demo submits it; interest drives it."""
+    """Chance that someone looking at /demo submits it: interest drives it, and people
+    rarely ask for a demo on their first visit."""
     if v.org.kind != "business":
-        return 0.04 if role == "evaluator" else 0.0  # freelancers, people at home
-    if role == "evaluator":
-        return 0.04 + 0.36 * v.interest
-    return 0.02 if role == "developer" else 0.0
+        chance = 0.04 if role == "evaluator" else 0.0  # freelancers, people at home
+    elif role == "evaluator":
+        chance = 0.05 + 0.45 * v.interest
+    else:
+        chance = 0.02 if role == "developer" else 0.0
+    return chance * min(1.0, v.visits / 3)
 
 
 _COUNTRY_GOOGLE = {"GB": "co.uk", "US": "com"}

@@ -10,6 +10,7 @@ overlapping copies of a log (rotated files) are stored once.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import sys
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sqlalchemy import Connection, Engine, select
 
@@ -87,9 +88,9 @@ def open_input(name: str) -> tuple[IO[bytes], IO[bytes] | None, int | None]:
     magic = raw.read(3)
     raw.seek(0)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw), raw, size  # type: ignore[return-value]
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw)), raw, size
     if magic == b"BZh":
-        return bz2.BZ2File(raw), raw, size  # type: ignore[return-value]
+        return cast(IO[bytes], bz2.BZ2File(raw)), raw, size
     return raw, raw, size
 
 
@@ -234,9 +235,8 @@ class LogImporter:
         max_ts = 0
         for line_no, line in enumerate(lines, 1):
             if line_no <= done:
-                # Still parsed and keyed for their state (W3C headers, repeated lines).
+                # Still parsed for the parser's state (W3C headers), not imported again.
                 self._parse_quietly(parser, line)
-                keys(line)
                 summary.skipped += 1
                 continue
             pending += 1
@@ -254,11 +254,12 @@ class LogImporter:
             if summary.last is None or ts > summary.last:
                 summary.last = ts
             max_ts = max(max_ts, int(ts))
-            result = self.pipeline.process(_raw_hit(site_id, record, keys(line)))
+            result = self.pipeline.process(_raw_hit(site_id, record))
             if isinstance(result, Dropped):
                 drops[(site_id, self._local_day(ts), result.reason.value)] += 1
                 summary.dropped[result.reason.value] += 1
             else:
+                result.raw.key = keys(line)  # only kept hits need one
                 batch.append(result)
                 self._count_visit(result)
             if len(batch) >= batch_size or pending >= batch_size * 4:
@@ -277,14 +278,14 @@ class LogImporter:
         file_info.update(lines=line_no, hits=file_hits, malformed=file_malformed)
 
     def _parse_quietly(self, parser: LogFormat, line: bytes) -> None:
-        try:
+        with contextlib.suppress(MalformedLine):
             parser.parse(line.decode("utf-8", "replace"))
-        except MalformedLine:
-            pass
 
     def _malformed(self, name: str, line_no: int, reason: str) -> None:
         if len(self.summary.malformed_examples) < MAX_EXAMPLES:
-            self.summary.malformed_examples.append({"file": name, "line": line_no, "reason": reason})
+            self.summary.malformed_examples.append(
+                {"file": name, "line": line_no, "reason": reason}
+            )
 
     def _count_visit(self, hit: Hit) -> None:
         visit = hit.visit
@@ -311,12 +312,20 @@ class LogImporter:
                 return int(row.id), int(row.lines_done)
             result = conn.execute(
                 imports.insert().values(
-                    site_id=self.site.id, fingerprint=fingerprint, name=name, format=fmt,
-                    lines_done=0, hits=0, malformed=0, complete=False,
-                    started_at=now, updated_at=now,
-                )  # fmt: skip
+                    site_id=self.site.id,
+                    fingerprint=fingerprint,
+                    name=name,
+                    format=fmt,
+                    lines_done=0,
+                    hits=0,
+                    malformed=0,
+                    complete=False,
+                    started_at=now,
+                    updated_at=now,
+                )
             )
-            return int(result.inserted_primary_key[0]), 0
+            (new_id,) = result.inserted_primary_key or (0,)
+            return int(new_id), 0
 
     def _flush(
         self,
@@ -346,14 +355,14 @@ class LogImporter:
         self.sessions.prune(max_ts)
 
 
-def _raw_hit(site_id: int, record: LogLine, key: bytes) -> RawHit:
+def _raw_hit(site_id: int, record: LogLine) -> RawHit:
     return RawHit(
         site_id=site_id,
         ts=record.ts,
         ip=record.ip,
         user_agent=record.user_agent,
         url=record.path,
-        key=key,
+        key=b"",
         method=record.method,
         status=record.status,
         referrer=record.referrer,

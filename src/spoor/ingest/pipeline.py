@@ -83,8 +83,10 @@ class Context:
 Step = Callable[[Hit, Context], "Hit | Dropped"]
 
 _STATIC_EXTENSIONS = frozenset(
-    "css js mjs map png jpg jpeg gif webp avif svg ico bmp tif tiff woff woff2 ttf otf eot "
-    "mp3 mp4 webm ogg wav flac m4a mov avi swf json xml txt rss atom csv".split()
+    (
+        "css js mjs map png jpg jpeg gif webp avif svg ico bmp tif tiff woff woff2 ttf otf eot "
+        "mp3 mp4 webm ogg wav flac m4a mov avi swf json xml txt rss atom csv"
+    ).split()
 )
 _FORM_METHODS = frozenset({"POST"})
 _PAGE_METHODS = frozenset({"GET", ""})
@@ -237,10 +239,11 @@ class Pipeline:
         self.dropped: Counter[DropReason] = Counter()
 
     def process(self, raw: RawHit) -> Hit | Dropped:
-        result: Hit | Dropped = Hit(raw)
+        hit = Hit(raw)
         for step in self._steps:
-            result = step(result, self.ctx)
+            result = step(hit, self.ctx)
             if isinstance(result, Dropped):
                 self.dropped[result.reason] += 1
                 return result
-        return result
+            hit = result
+        return hit

@@ -9,8 +9,18 @@ from urllib.parse import parse_qsl, urlsplit
 from referer_parser import REFERERS
 
 CHANNELS = ("direct", "search", "social", "email", "paid", "referral")
-_PAID_MEDIA = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "paid-social", "paid_social",
-               "display", "cpm", "retargeting"}
+_PAID_MEDIA = {
+    "cpc",
+    "ppc",
+    "paid",
+    "paidsearch",
+    "paid_search",
+    "paid-social",
+    "paid_social",
+    "display",
+    "cpm",
+    "retargeting",
+}
 _PAID_CLICK_IDS = ("gclid", "msclkid", "fbclid_ads", "dclid", "wbraid", "gbraid")
 _UTM = ("utm_campaign", "utm_source", "utm_medium", "utm_term", "utm_content")
 
@@ -75,13 +85,13 @@ def classify(referrer: str | None, site_host: str | None, campaign: Campaign) ->
     """The channel of a visit from its first hit's referrer and campaign parameters."""
     medium = (campaign.medium or "").lower()
     if campaign.paid_click or medium in _PAID_MEDIA:
-        return Origin("paid", campaign.source or _source_name(referrer))
+        return Origin("paid", _source(campaign.source) or _source_name(referrer))
     if medium in ("email", "e-mail", "newsletter"):
-        return Origin("email", campaign.source)
+        return Origin("email", _source(campaign.source))
     host = _referrer_host(referrer) if referrer else None
     if host is None or _same_site(host, site_host):
         if campaign.source:
-            return Origin(_medium_channel(medium), campaign.source)
+            return Origin(_medium_channel(medium), _source(campaign.source))
         return Origin("direct", None)
     known = _known_referrer(host)
     if known:
@@ -89,8 +99,16 @@ def classify(referrer: str | None, site_host: str | None, campaign: Campaign) ->
         channel = {"search": "search", "social": "social", "email": "email"}.get(kind, "referral")
         return Origin(channel, name)
     if medium:
-        return Origin(_medium_channel(medium), campaign.source or host)
+        return Origin(_medium_channel(medium), _source(campaign.source) or host)
     return Origin("referral", host.removeprefix("www."))
+
+
+# Campaign sources are typed by hand ("google", "LinkedIn"): known names get one spelling.
+_CANONICAL = {entry["name"].lower(): entry["name"] for entry in REFERERS.values()}
+
+
+def _source(name: str | None) -> str | None:
+    return _CANONICAL.get(name.lower(), name) if name else None
 
 
 def _medium_channel(medium: str) -> str:

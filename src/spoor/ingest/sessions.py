@@ -78,13 +78,17 @@ class SessionTracker:
         self._open: dict[tuple[int, int], Visit] = {}
         self._lookup = lookup
         self._closed: list[Visit] = []
-        # Visits ending before this cannot continue: lookups for older hits are skipped.
+        # The latest end of a stored visit when tracking began (None: nothing stored).
+        # Hits later than it by more than the timeout cannot continue a stored visit, so
+        # their lookups are skipped: on a fresh import that is nearly every lookup.
         self.store_horizon: int | None = None
 
     def __len__(self) -> int:
         return len(self._open)
 
-    def find(self, site_id: int, visitor: int, ts: int, day: date, campaign: str | None) -> Visit | None:
+    def find(
+        self, site_id: int, visitor: int, ts: int, day: date, campaign: str | None
+    ) -> Visit | None:
         """The open visit this hit continues, if any."""
         visit = self._open.get((site_id, visitor))
         if visit is None and self._lookup is not None and self._may_be_stored(ts):
@@ -100,7 +104,7 @@ class SessionTracker:
         return visit
 
     def _may_be_stored(self, ts: int) -> bool:
-        return self.store_horizon is None or ts - self.timeout <= self.store_horizon
+        return self.store_horizon is not None and ts - self.timeout <= self.store_horizon
 
     def open(self, visit: Visit) -> None:
         previous = self._open.get((visit.site_id, visit.visitor))

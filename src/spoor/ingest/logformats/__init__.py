@@ -3,6 +3,11 @@
 ``FORMATS`` maps names to factories (a fresh, possibly stateful, parser per call). Its order
 is the detection preference: when several formats parse the same sample lines equally well,
 the earlier, more specific one wins (vhost_combined before combined before common).
+
+Not supported, by choice: CloudFront RTMP logs (stream events, not page hits: their lines
+are MalformedLine), Apache logs with HostnameLookups (clients must be IP addresses), and
+custom date formats other than those custom.py documents (use an nginx/GoAccess string).
+IIS, Incapsula and other W3C logs without a '#Software:' we know are all ``w3c_extended``.
 """
 
 from __future__ import annotations

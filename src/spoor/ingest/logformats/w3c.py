@@ -88,7 +88,7 @@ class W3cFormat:
         """Why lines under these fields cannot be parsed, or None."""
         if "x-event" in lowered and "x-edge-location" in lowered:
             return "CloudFront RTMP (streaming) logs are not supported"
-        missing = [c for c in _REQUIRED if c not in self._idx]
+        missing = [_COLUMNS[c][0] for c in _REQUIRED if c not in self._idx]
         if "stem" not in self._idx and "uri" not in self._idx:
             missing.append("cs-uri-stem")
         if missing:
