@@ -71,8 +71,8 @@ class SiteRules:
 @dataclass
 class Context:
     site: SiteRules
-    hasher: VisitorHasher
-    sessions: SessionTracker
+    hasher: VisitorHasher | None  # None where only SESSION_STEPS run
+    sessions: SessionTracker | None  # None where only PER_HIT_STEPS run
     keep_ip_prefix: bool = False
     local_day: LocalDays = field(init=False)
 
@@ -161,6 +161,8 @@ def put_ua(hit: Hit, ctx: Context) -> Hit | Dropped:
 
 def put_visitor_hash(hit: Hit, ctx: Context) -> Hit | Dropped:
     raw = hit.raw
+    if ctx.hasher is None:
+        raise RuntimeError("put_visitor_hash needs a VisitorHasher in the context")
     hit.visitor, hit.visitor_before = ctx.hasher.hashes(raw.site_id, raw.ip, raw.user_agent, raw.ts)
     if ctx.keep_ip_prefix:
         hit.ip_prefix = truncate_ip(raw.ip)
@@ -170,16 +172,17 @@ def put_visitor_hash(hit: Hit, ctx: Context) -> Hit | Dropped:
 
 def put_session(hit: Hit, ctx: Context) -> Hit | Dropped:
     raw, sessions = hit.raw, ctx.sessions
+    if sessions is None:
+        raise RuntimeError("put_session needs a SessionTracker in the context")
     ts = int(raw.ts)
     day = ctx.local_day(ts)
-    internal = is_internal(raw.referrer, raw.host or ctx.site.domain)
     hit.campaign = campaign_from_query(hit.query)
     campaign_key = hit.campaign.key
     visit = sessions.find(raw.site_id, hit.visitor, ts, day, campaign_key)
     if visit is None:
         visit = sessions.find(raw.site_id, hit.visitor_before, ts, day, campaign_key)
     if visit is None:
-        visit = _new_visit(hit, ctx, ts, day, internal)
+        visit = _new_visit(hit, ctx, ts, day)
         sessions.open(visit)
     if ts > visit.ended:
         visit.ended = ts
@@ -193,8 +196,9 @@ def put_session(hit: Hit, ctx: Context) -> Hit | Dropped:
     return hit
 
 
-def _new_visit(hit: Hit, ctx: Context, ts: int, day: date, internal: bool) -> Visit:
+def _new_visit(hit: Hit, ctx: Context, ts: int, day: date) -> Visit:
     raw = hit.raw
+    internal = is_internal(raw.referrer, raw.host or ctx.site.domain)
     client = hit.client or parse_client(raw.user_agent)
     referrer = None if internal else raw.referrer
     origin = classify(referrer, raw.host or ctx.site.domain, hit.campaign)
@@ -228,6 +232,10 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("put_visitor_hash", put_visitor_hash),
     ("put_session", put_session),
 )
+# Steps that look at one hit alone: they may run anywhere, e.g. in import worker processes.
+PER_HIT_STEPS = STEPS[:-1]
+# The step that needs the visitor's earlier hits: runs in one place, in time order.
+SESSION_STEPS = STEPS[-1:]
 
 
 class Pipeline:
@@ -239,7 +247,10 @@ class Pipeline:
         self.dropped: Counter[DropReason] = Counter()
 
     def process(self, raw: RawHit) -> Hit | Dropped:
-        hit = Hit(raw)
+        return self.run(Hit(raw))
+
+    def run(self, hit: Hit) -> Hit | Dropped:
+        """Continue a hit that earlier steps (elsewhere) already enriched."""
         for step in self._steps:
             result = step(hit, self.ctx)
             if isinstance(result, Dropped):

@@ -27,6 +27,23 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 
 _HIT_COLUMNS = ("site_id", "key", "visit_id", "ts", "kind", "path", "title", "name")
+_VISIT_COLUMNS = tuple(c.name for c in visits.columns)
+
+
+def _executemany(conn: Connection, stmt: Any, columns: tuple[str, ...], rows: list[Any]) -> None:
+    """Many rows of plain tuples through one statement.
+
+    On SQLite the driver gets the tuples directly: at import rates SQLAlchemy's per-row
+    parameter processing costs more than SQLite's insert itself.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
+    order = [columns.index(name) for name in compiled.positiontup]
+    if order != list(range(len(columns))):
+        rows = [tuple(row[i] for i in order) for row in rows]
+    conn.exec_driver_sql(compiled.string, rows)
 
 
 def hit_rows(batch: Iterable[Hit]) -> list[tuple[Any, ...]]:
@@ -34,11 +51,12 @@ def hit_rows(batch: Iterable[Hit]) -> list[tuple[Any, ...]]:
     for hit in batch:
         raw = hit.raw
         assert hit.visit is not None
+        visit_id = hit.visit.id
         rows.append(
             (
                 raw.site_id,
                 raw.key,
-                hit.visit.id,
+                visit_id,
                 int(raw.ts),
                 int(raw.kind),
                 hit.path,
@@ -49,46 +67,17 @@ def hit_rows(batch: Iterable[Hit]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _insert_hits(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    if conn.dialect.name == "sqlite":
-        # The driver's executemany with plain tuples: SQLAlchemy's per-row parameter
-        # processing costs more than SQLite's insert itself at import rates.
-        columns = ", ".join(_HIT_COLUMNS)
-        marks = ", ".join("?" * len(_HIT_COLUMNS))
-        sql = f"INSERT INTO {hits.name} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
-        conn.exec_driver_sql(sql, rows)
-        return
-    stmt = postgresql.insert(hits).on_conflict_do_nothing()
-    conn.execute(stmt, [dict(zip(_HIT_COLUMNS, row, strict=True)) for row in rows])
-
-
-def visit_row(visit: Visit) -> dict[str, Any]:
-    campaign, source, medium, term, content = visit.utm
-    return {
-        "id": visit.id,
-        "site_id": visit.site_id,
-        "visitor": visit.visitor,
-        "day": visit.day,
-        "started": visit.started,
-        "ended": visit.ended,
-        "pageviews": visit.pageviews,
-        "events": visit.events,
-        "entry_path": visit.entry_path,
-        "exit_path": visit.exit_path,
-        "referrer": visit.referrer,
-        "channel": visit.channel,
-        "source": visit.source,
-        "utm_campaign": campaign,
-        "utm_source": source,
-        "utm_medium": medium,
-        "utm_term": term,
-        "utm_content": content,
-        "browser": visit.browser,
-        "os": visit.os,
-        "device": visit.device,
-        "country": visit.country,
-        "ip_prefix": visit.ip_prefix,
-    }
+def visit_row(visit: Visit, sqlite_dates: bool = False) -> tuple[Any, ...]:
+    """A visit in _VISIT_COLUMNS order."""
+    day: Any = visit.day.isoformat() if sqlite_dates else visit.day
+    # fmt: off
+    return (
+        visit.id, visit.site_id, visit.visitor, day, visit.started, visit.ended,
+        visit.pageviews, visit.events, visit.entry_path, visit.exit_path, visit.referrer,
+        visit.channel, visit.source, *visit.utm, visit.browser, visit.os, visit.device,
+        visit.country, visit.ip_prefix,
+    )
+    # fmt: on
 
 
 def write_batch(
@@ -104,20 +93,23 @@ def write_batch(
             index_elements=[visits.c.id],
             set_={name: stmt.excluded[name] for name in _VISIT_UPDATE},
         )
-        conn.execute(stmt, [visit_row(v) for v in changed_visits])
+        sqlite_dates = conn.dialect.name == "sqlite"
+        rows = [visit_row(v, sqlite_dates) for v in changed_visits]
+        _executemany(conn, stmt, _VISIT_COLUMNS, rows)
     if batch:
-        _insert_hits(conn, hit_rows(batch))
+        stmt = _insert(conn, hits).on_conflict_do_nothing()
+        _executemany(conn, stmt, _HIT_COLUMNS, hit_rows(batch))
     if dropped:
         stmt = _insert(conn, drops)
         stmt = stmt.on_conflict_do_update(
             index_elements=[drops.c.site_id, drops.c.day, drops.c.reason],
             set_={"count": drops.c.count + stmt.excluded["count"]},
         )
-        rows = [
+        counts = [
             {"site_id": site_id, "day": day, "reason": reason, "count": count}
             for (site_id, day, reason), count in dropped.items()
         ]
-        conn.execute(stmt, rows)
+        conn.execute(stmt, counts)
 
 
 _LATEST_VISIT = (

@@ -36,6 +36,9 @@ class UnknownFormat(ValueError):
 
 class LogFormat(Protocol):
     name: str
+    # True when a line's meaning depends on earlier lines (W3C '#Fields:' headers): such
+    # logs are parsed in order by one parser, never split across processes.
+    stateful: bool
 
     def parse(self, line: str) -> LogLine | None: ...
 

@@ -30,6 +30,7 @@ _REST = r"(?:\s.*)?\s*\Z"
 class _RegexFormat:
     """One regex per line; subclasses turn the match into a LogLine."""
 
+    stateful = False
     name = ""
     regex: re.Pattern[str]
     what = ""  # for the 'not a ... line' message

@@ -223,6 +223,8 @@ def _timestamp(g: dict[str, Any]) -> float:
 class CustomFormat:
     """A parser compiled from an nginx or GoAccess format string."""
 
+    stateful = False
+
     def __init__(self, name: str, spec: str, tokens: list[Token]) -> None:
         self.name = name
         self.spec = spec

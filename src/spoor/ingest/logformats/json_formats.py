@@ -66,6 +66,7 @@ def _epoch(value: object) -> float:
 
 
 class _JsonFormat:
+    stateful = False
     name = ""
     what = ""
 

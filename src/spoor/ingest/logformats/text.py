@@ -97,6 +97,7 @@ class ClfFormat:
     """A member of the common/combined family, defined by regex pieces."""
 
     __slots__ = ("_exact", "_match", "_spec", "name")
+    stateful = False
 
     def __init__(self, spec: ClfSpec) -> None:
         self.name = spec.name

@@ -54,6 +54,7 @@ class W3cFormat:
     """Generic W3C extended format driven by '#Fields:'."""
 
     name = "w3c_extended"
+    stateful = True
 
     def __init__(self) -> None:
         self._fields: list[str] | None = None

@@ -1,0 +1,207 @@
+"""Stage one of log import: chunks of lines -> parsed, filtered, enriched hits.
+
+Parsing and the per-hit pipeline steps are most of an import's work and need no shared
+state, so for large inputs they run in worker processes, one chunk of lines at a time;
+sessionizing and storing stay in the importing process, in line order (logimport.py).
+Results travel as plain tuples, which pickle about twenty times faster than objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine
+
+from spoor.db.engine import make_engine
+from spoor.ingest import store
+from spoor.ingest.logformats import LogFormat, MalformedLine
+from spoor.ingest.pipeline import PER_HIT_STEPS, Context, Dropped, Hit, Pipeline, SiteRules
+from spoor.ingest.rawhit import HitKind, RawHit
+from spoor.ingest.sessions import LocalDays
+from spoor.ingest.useragents import Client
+from spoor.ingest.visitors import VisitorHasher
+
+MAX_EXAMPLES = 10
+
+# line number, ts, path, query, kind, referrer, host, client, visitor, visitor before,
+# ip prefix, BLAKE2b digest of the line
+Accepted = tuple[
+    int, float, str, str, int, str | None, str | None, Client, int, int, str | None, bytes
+]
+
+
+@dataclass
+class ChunkResult:
+    first_line: int
+    end_line: int  # the last line number of the chunk
+    skipped: int = 0  # lines at or before the resume point
+    accepted: list[Accepted] = field(default_factory=list)
+    drops: Counter[tuple[date, str]] = field(default_factory=Counter)
+    malformed: int = 0
+    malformed_examples: list[tuple[int, str]] = field(default_factory=list)
+    first: float | None = None
+    last: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    parser: LogFormat
+    site: SiteRules
+    database_url: str  # salts are read (or created) through the worker's own engine
+    keep_ip_prefix: bool
+
+
+class ChunkWorker:
+    """Runs the parser and PER_HIT_STEPS over chunks; one per process."""
+
+    def __init__(self, setup: WorkerSetup, engine: Engine | None = None) -> None:
+        self.parser = setup.parser
+        self._engine = engine
+        self._url = setup.database_url
+        hasher = VisitorHasher(self._salt)
+        context = Context(setup.site, hasher, None, setup.keep_ip_prefix)
+        self.pipeline = Pipeline(context, PER_HIT_STEPS)
+        self.local_day = LocalDays(setup.site.timezone)
+        self.site_id = setup.site.id
+
+    def _salt(self, day: date) -> bytes:
+        if self._engine is None:
+            self._engine = make_engine(self._url)
+        return store.salt_for(self._engine, day)
+
+    def process(self, first_line: int, lines: list[bytes], done: int) -> ChunkResult:
+        """Parse and filter `lines` (numbered from `first_line`); lines <= done only parse."""
+        result = ChunkResult(first_line, first_line + len(lines) - 1)
+        parse, run, site_id = self.parser.parse, self.pipeline.process, self.site_id
+        first = last = None
+        for line_no, line in enumerate(lines, first_line):
+            if line_no <= done:
+                result.skipped += 1
+                if self.parser.stateful:
+                    _parse_quietly(self.parser, line)
+                continue
+            try:
+                record = parse(line.decode("utf-8", "replace"))
+            except MalformedLine as exc:
+                result.malformed += 1
+                if len(result.malformed_examples) < MAX_EXAMPLES:
+                    result.malformed_examples.append((line_no, str(exc)))
+                continue
+            if record is None:
+                continue
+            ts = record.ts
+            if first is None or ts < first:
+                first = ts
+            if last is None or ts > last:
+                last = ts
+            raw = RawHit(
+                site_id=site_id,
+                ts=ts,
+                ip=record.ip,
+                user_agent=record.user_agent,
+                url=record.path,
+                key=b"",
+                method=record.method,
+                status=record.status,
+                referrer=record.referrer,
+                host=record.host,
+            )
+            hit = run(raw)
+            if isinstance(hit, Dropped):
+                result.drops[(self.local_day(ts), hit.reason.value)] += 1
+                continue
+            assert hit.client is not None
+            result.accepted.append(
+                (
+                    line_no,
+                    ts,
+                    hit.path,
+                    hit.query,
+                    int(raw.kind),
+                    raw.referrer,
+                    raw.host,
+                    hit.client,
+                    hit.visitor,
+                    hit.visitor_before,
+                    hit.ip_prefix,
+                    hashlib.blake2b(line, digest_size=16).digest(),
+                )
+            )
+        result.first, result.last = first, last
+        return result
+
+
+def _parse_quietly(parser: LogFormat, line: bytes) -> None:
+    with contextlib.suppress(MalformedLine):
+        parser.parse(line.decode("utf-8", "replace"))
+
+
+def rebuild(site_id: int, accepted: Accepted, key: bytes) -> Hit:
+    """The Hit that PER_HIT_STEPS produced, ready for the session step."""
+    _, ts, path, query, kind, referrer, host, client, visitor, before, prefix, _ = accepted
+    raw = RawHit(site_id, ts, "", "", path, key, referrer=referrer, host=host, kind=HitKind(kind))
+    return Hit(
+        raw, path, query, client=client, visitor=visitor, visitor_before=before, ip_prefix=prefix
+    )
+
+
+def chunked(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """(first line number, lines) in chunks of `size` lines."""
+    chunk: list[bytes] = []
+    first = 1
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield first, chunk
+            first += len(chunk)
+            chunk = []
+    if chunk:
+        yield first, chunk
+
+
+_worker: ChunkWorker | None = None
+
+
+def _start_worker(setup: WorkerSetup) -> None:
+    global _worker
+    _worker = ChunkWorker(setup)
+
+
+def _work(first_line: int, lines: list[bytes], done: int) -> ChunkResult:
+    assert _worker is not None
+    return _worker.process(first_line, lines, done)
+
+
+def run_in_processes(
+    setup: WorkerSetup, chunks: Iterable[tuple[int, list[bytes]]], done: int, workers: int
+) -> Iterator[ChunkResult]:
+    """Chunk results in input order; at most 2 chunks per worker in flight (bounded memory)."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, context, initializer=_start_worker, initargs=(setup,)
+    ) as pool:
+        pending: deque[Future[ChunkResult]] = deque()
+        for first_line, lines in chunks:
+            if first_line + len(lines) - 1 <= done:
+                # Already imported, and the parser keeps no state: no need to read it again.
+                yield ChunkResult(first_line, first_line + len(lines) - 1, skipped=len(lines))
+                continue
+            pending.append(pool.submit(_work, first_line, lines, done))
+            while len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def run_here(
+    worker: ChunkWorker, chunks: Iterable[tuple[int, list[bytes]]], done: int
+) -> Iterator[ChunkResult]:
+    for first_line, lines in chunks:
+        yield worker.process(first_line, lines, done)
