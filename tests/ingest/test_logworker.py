@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from spoor.db.schema import hits, sites, visits
 from spoor.ingest import logimport
 from spoor.ingest.logimport import import_logs
-from spoor.ingest.logworker import chunked, run_in_processes
+from spoor.ingest.logworker import blocks, run_in_processes
 from spoor.settings import Settings
 
 ELASTIC = "logs/real/apache-combined-2015-elastic.log"
@@ -45,7 +45,7 @@ def test_parallel_and_in_process_imports_store_the_same(
     engine: Engine, settings: Settings, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(logimport, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(logimport, "CHUNK_LINES", 700)  # many chunks, many in flight
+    monkeypatch.setattr(logimport, "BLOCK_BYTES", 100_000)  # many blocks in flight
     used: list[int] = []
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def test_parallel_import_resumes(
     engine: Engine, settings: Settings, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(logimport, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(logimport, "CHUNK_LINES", 500)
+    monkeypatch.setattr(logimport, "BLOCK_BYTES", 60_000)
     path = str(shared_data / ELASTIC)
     calls = 0
 
@@ -88,8 +88,16 @@ def test_parallel_import_resumes(
     assert resumed.lines == whole.lines == 10_000
 
 
-def test_chunked_numbers_lines_from_one() -> None:
-    lines = [f"{n}\n".encode() for n in range(1, 11)]
-    chunks = list(chunked(lines, 4))
-    assert [(first, len(c)) for first, c in chunks] == [(1, 4), (5, 4), (9, 2)]
-    assert chunks[2][1][0] == b"9\n"
+def test_blocks_hold_whole_lines_numbered_from_one() -> None:
+    import io
+
+    text = b"".join(f"line {n}\n".encode() for n in range(1, 101)) + b"last without newline"
+    head = [b"line 1\n", b"line 2\n"]
+    stream = io.BytesIO(text[len(b"".join(head)) :])
+    found = list(blocks(head, stream, size=64))
+    assert b"".join(block for _, block, _ in found) == text
+    assert all(block.endswith(b"\n") for _, block, _ in found[:-1])
+    assert sum(count for _, _, count in found) == 101
+    for first, block, count in found:
+        assert block.startswith(f"line {first}".encode()) or first == 101
+        assert len(block.rstrip(b"\n").split(b"\n")) == count

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -31,18 +33,19 @@ from spoor.ingest.logworker import (
     ChunkResult,
     ChunkWorker,
     WorkerSetup,
-    chunked,
+    blocks,
     rebuild,
     run_here,
     run_in_processes,
 )
 from spoor.ingest.pipeline import SESSION_STEPS, Context, Dropped, Hit, Pipeline, SiteRules
 from spoor.ingest.sessions import SessionTracker, Visit
+from spoor.ingest.writer import BackgroundWriter
 from spoor.settings import Settings
 from spoor.sites import Site, site_for_import
 
 MAX_EXAMPLES = 10
-CHUNK_LINES = 4096
+BLOCK_BYTES = 1 << 20  # about 5,000 lines of a combined log
 # Below this size, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 Progress = Callable[[str, int, int, int | None], None]  # (input, lines read, bytes read, size)
@@ -149,20 +152,24 @@ class LogImporter:
         # Hashes arrive computed by stage one: the session step needs no hasher.
         self.session_step = Pipeline(Context(self.rules, None, self.sessions), SESSION_STEPS)
         self._keys = _Keys()
+        self.today = datetime.now(UTC).date()
+        self._run_secret = secrets.token_bytes(32)
+        self.writer = BackgroundWriter(engine)
         self._reader: Connection | None = None
         self._day_visitors: set[int] = set()
         self._visitor_day = -1
 
     def run(self, names: list[str], fmt: str = "auto") -> ImportSummary:
         try:
-            for name in names:
-                self.import_one(name, fmt)
+            with self.writer:
+                for name in names:
+                    self.import_one(name, fmt)
         finally:
             if self._reader is not None:
                 self._reader.close()
         self.summary.visitors += len(self._day_visitors)
         self._day_visitors.clear()
-        store.delete_old_salts(self.engine, datetime.now(UTC).date())
+        store.delete_old_salts(self.engine, self.today)
         return self.summary
 
     def import_one(self, name: str, fmt: str) -> None:
@@ -190,8 +197,10 @@ class LogImporter:
             self.rules,
             self.settings.sqlalchemy_url,
             keep_ip_prefix=self.settings.ip_retention != "none",
+            today=self.today,
+            run_secret=self._run_secret,
         )
-        chunks = chunked(source.lines(), CHUNK_LINES)
+        chunks = blocks(source.head, source.stream, BLOCK_BYTES)
         workers = self.settings.import_workers or os.cpu_count() or 1
         big = source.size is None or source.size >= PARALLEL_MIN_BYTES
         if workers > 1 and big and not parser.stateful:
@@ -293,24 +302,39 @@ class LogImporter:
             return int(new_id), 0
 
     def _flush(self, state: _FileState, lines_done: int, complete: bool = False) -> None:
-        """Write the batch, the changed visits, the drops and the checkpoint atomically."""
-        changed = self.sessions.dirty()
-        with self.engine.begin() as conn:
-            store.write_batch(conn, state.batch, changed, state.drops)
-            conn.execute(
-                imports.update()
-                .where(imports.c.id == state.import_id, imports.c.lines_done <= lines_done)
-                .values(
-                    lines_done=lines_done,
-                    hits=imports.c.hits + len(state.batch),
-                    malformed=imports.c.malformed + state.unflushed_malformed,
-                    complete=complete,
-                    updated_at=int(datetime.now(UTC).timestamp()),
-                )
-            )
+        """Queue the batch, the changed visits, the drops and the checkpoint as one write."""
+        batch = store.prepare_batch(
+            self.engine.dialect.name, state.batch, self.sessions.dirty(), state.drops
+        )
+        checkpoint = partial(
+            _checkpoint,
+            state.import_id,
+            lines_done,
+            len(state.batch),
+            state.unflushed_malformed,
+            complete,
+        )
+        self.writer.submit(batch, checkpoint)
         state.hits += len(state.batch)
         state.batch, state.drops, state.unflushed_malformed = [], Counter(), 0
         self.sessions.prune(state.max_ts)
+
+
+def _checkpoint(
+    import_id: int, lines_done: int, hits: int, malformed: int, complete: bool, conn: Connection
+) -> None:
+    """Record progress in the same transaction as the batch it covers."""
+    conn.execute(
+        imports.update()
+        .where(imports.c.id == import_id, imports.c.lines_done <= lines_done)
+        .values(
+            lines_done=lines_done,
+            hits=imports.c.hits + hits,
+            malformed=imports.c.malformed + malformed,
+            complete=complete,
+            updated_at=int(datetime.now(UTC).timestamp()),
+        )
+    )
 
 
 def import_logs(

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import IO
 
 from sqlalchemy import Engine
 
@@ -26,7 +27,7 @@ from spoor.ingest.pipeline import PER_HIT_STEPS, Context, Dropped, Hit, Pipeline
 from spoor.ingest.rawhit import HitKind, RawHit
 from spoor.ingest.sessions import LocalDays
 from spoor.ingest.useragents import Client
-from spoor.ingest.visitors import VisitorHasher
+from spoor.ingest.visitors import ImportSalts, VisitorHasher
 
 MAX_EXAMPLES = 10
 
@@ -54,8 +55,10 @@ class ChunkResult:
 class WorkerSetup:
     parser: LogFormat
     site: SiteRules
-    database_url: str  # salts are read (or created) through the worker's own engine
+    database_url: str  # recent salts are read (or created) through the worker's own engine
     keep_ip_prefix: bool
+    today: date
+    run_secret: bytes  # see visitors.ImportSalts
 
 
 class ChunkWorker:
@@ -65,7 +68,7 @@ class ChunkWorker:
         self.parser = setup.parser
         self._engine = engine
         self._url = setup.database_url
-        hasher = VisitorHasher(self._salt)
+        hasher = VisitorHasher(ImportSalts(self._salt, setup.today, setup.run_secret))
         context = Context(setup.site, hasher, None, setup.keep_ip_prefix)
         self.pipeline = Pipeline(context, PER_HIT_STEPS)
         self.local_day = LocalDays(setup.site.timezone)
@@ -76,8 +79,15 @@ class ChunkWorker:
             self._engine = make_engine(self._url)
         return store.salt_for(self._engine, day)
 
-    def process(self, first_line: int, lines: list[bytes], done: int) -> ChunkResult:
-        """Parse and filter `lines` (numbered from `first_line`); lines <= done only parse."""
+    def process(self, first_line: int, block: bytes, done: int) -> ChunkResult:
+        """Parse and filter the lines of `block` (numbered from `first_line`).
+
+        Lines numbered up to `done` were imported before: they are only parsed, and only
+        when the parser keeps state.
+        """
+        lines = block.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the block ends with a newline
         result = ChunkResult(first_line, first_line + len(lines) - 1)
         parse, run, site_id = self.parser.parse, self.pipeline.process, self.site_id
         first = last = None
@@ -152,18 +162,36 @@ def rebuild(site_id: int, accepted: Accepted, key: bytes) -> Hit:
     )
 
 
-def chunked(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
-    """(first line number, lines) in chunks of `size` lines."""
-    chunk: list[bytes] = []
+BLOCK_BYTES = 1 << 20
+MAX_LINE_BYTES = 1 << 24
+
+
+def blocks(
+    head: list[bytes], stream: IO[bytes], size: int = BLOCK_BYTES
+) -> Iterator[tuple[int, bytes, int]]:
+    """(first line number, whole lines, line count) in blocks of about `size` bytes.
+
+    The importing process never loops over single lines: it reads blocks and counts
+    their newlines in C, and the workers split them.
+    """
     first = 1
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= size:
-            yield first, chunk
-            first += len(chunk)
-            chunk = []
-    if chunk:
-        yield first, chunk
+    pending = b"".join(head)
+    while True:
+        data = stream.read(size)
+        buffer = pending + data
+        if not data:
+            if buffer:
+                yield first, buffer, buffer.count(b"\n") + (not buffer.endswith(b"\n"))
+            return
+        cut = buffer.rfind(b"\n") + 1
+        if cut == 0 and len(buffer) < MAX_LINE_BYTES:
+            pending = buffer  # no line ends here yet
+            continue
+        cut = cut or len(buffer)  # a runaway "line" is cut rather than held in memory
+        block, pending = buffer[:cut], buffer[cut:]
+        count = block.count(b"\n") + (not block.endswith(b"\n"))
+        yield first, block, count
+        first += count
 
 
 _worker: ChunkWorker | None = None
@@ -174,34 +202,35 @@ def _start_worker(setup: WorkerSetup) -> None:
     _worker = ChunkWorker(setup)
 
 
-def _work(first_line: int, lines: list[bytes], done: int) -> ChunkResult:
+def _work(first_line: int, block: bytes, done: int) -> ChunkResult:
     assert _worker is not None
-    return _worker.process(first_line, lines, done)
+    return _worker.process(first_line, block, done)
+
+
+Blocks = Iterable[tuple[int, bytes, int]]
 
 
 def run_in_processes(
-    setup: WorkerSetup, chunks: Iterable[tuple[int, list[bytes]]], done: int, workers: int
+    setup: WorkerSetup, chunks: Blocks, done: int, workers: int
 ) -> Iterator[ChunkResult]:
-    """Chunk results in input order; at most 2 chunks per worker in flight (bounded memory)."""
+    """Block results in input order; at most 2 blocks per worker in flight (bounded memory)."""
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         workers, context, initializer=_start_worker, initargs=(setup,)
     ) as pool:
         pending: deque[Future[ChunkResult]] = deque()
-        for first_line, lines in chunks:
-            if first_line + len(lines) - 1 <= done:
-                # Already imported, and the parser keeps no state: no need to read it again.
-                yield ChunkResult(first_line, first_line + len(lines) - 1, skipped=len(lines))
+        for first_line, block, count in chunks:
+            if first_line + count - 1 <= done:
+                # Already imported (a prefix of the input), and the parser keeps no state.
+                yield ChunkResult(first_line, first_line + count - 1, skipped=count)
                 continue
-            pending.append(pool.submit(_work, first_line, lines, done))
+            pending.append(pool.submit(_work, first_line, block, done))
             while len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
 
 
-def run_here(
-    worker: ChunkWorker, chunks: Iterable[tuple[int, list[bytes]]], done: int
-) -> Iterator[ChunkResult]:
-    for first_line, lines in chunks:
-        yield worker.process(first_line, lines, done)
+def run_here(worker: ChunkWorker, chunks: Blocks, done: int) -> Iterator[ChunkResult]:
+    for first_line, block, _ in chunks:
+        yield worker.process(first_line, block, done)

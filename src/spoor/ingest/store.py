@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -80,26 +81,40 @@ def visit_row(visit: Visit, sqlite_dates: bool = False) -> tuple[Any, ...]:
     # fmt: on
 
 
-def write_batch(
-    conn: Connection,
+@dataclass
+class Batch:
+    """Rows ready to write: a snapshot, so the pipeline may go on changing its visits."""
+
+    hits: list[tuple[Any, ...]] = field(default_factory=list)
+    visits: list[tuple[Any, ...]] = field(default_factory=list)
+    drops: dict[tuple[int, date, str], int] = field(default_factory=dict)
+
+
+def prepare_batch(
+    dialect: str,
     batch: list[Hit],
     changed_visits: list[Visit],
     dropped: Mapping[tuple[int, date, str], int],
-) -> None:
+) -> Batch:
+    sqlite_dates = dialect == "sqlite"
+    return Batch(
+        hit_rows(batch), [visit_row(v, sqlite_dates) for v in changed_visits], dict(dropped)
+    )
+
+
+def write_batch(conn: Connection, batch: Batch) -> None:
     """Write one batch inside the caller's transaction."""
-    if changed_visits:
+    if batch.visits:
         stmt = _insert(conn, visits)
         stmt = stmt.on_conflict_do_update(
             index_elements=[visits.c.id],
             set_={name: stmt.excluded[name] for name in _VISIT_UPDATE},
         )
-        sqlite_dates = conn.dialect.name == "sqlite"
-        rows = [visit_row(v, sqlite_dates) for v in changed_visits]
-        _executemany(conn, stmt, _VISIT_COLUMNS, rows)
-    if batch:
+        _executemany(conn, stmt, _VISIT_COLUMNS, batch.visits)
+    if batch.hits:
         stmt = _insert(conn, hits).on_conflict_do_nothing()
-        _executemany(conn, stmt, _HIT_COLUMNS, hit_rows(batch))
-    if dropped:
+        _executemany(conn, stmt, _HIT_COLUMNS, batch.hits)
+    if batch.drops:
         stmt = _insert(conn, drops)
         stmt = stmt.on_conflict_do_update(
             index_elements=[drops.c.site_id, drops.c.day, drops.c.reason],
@@ -107,7 +122,7 @@ def write_batch(
         )
         counts = [
             {"site_id": site_id, "day": day, "reason": reason, "count": count}
-            for (site_id, day, reason), count in dropped.items()
+            for (site_id, day, reason), count in batch.drops.items()
         ]
         conn.execute(stmt, counts)
 

@@ -15,6 +15,26 @@ from datetime import date, timedelta
 SaltSource = Callable[[date], bytes]
 
 
+class ImportSalts:
+    """Salts for a log import: stored ones for recent days, a run secret for older ones.
+
+    Today's and yesterday's salts are the stored ones the live tracker uses, so visits in
+    a log imported every few minutes continue across imports. Older days get a salt
+    derived from a secret of this import run that is never stored: their hashes can never
+    be linked back to an address, and the import never waits on the database for a salt.
+    """
+
+    def __init__(self, stored: SaltSource, today: date, run_secret: bytes) -> None:
+        self._stored = stored
+        self._oldest_stored = today - timedelta(days=1)
+        self._secret = run_secret
+
+    def __call__(self, day: date) -> bytes:
+        if day >= self._oldest_stored:
+            return self._stored(day)
+        return hashlib.blake2b(day.isoformat().encode(), digest_size=32, key=self._secret).digest()
+
+
 def _epoch_day(ts: float) -> date:
     return date(1970, 1, 1) + timedelta(days=int(ts // 86400))
 
