@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from rich.columns import Columns
 from rich.console import Console, Group
@@ -20,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from spoor.analytics.companies import CompanyRow, IdentifyReport
 from spoor.analytics.stats import DIMENSIONS, Report, Totals
 from spoor.ingest.logimport import ImportSummary
 
@@ -152,3 +154,37 @@ def stats_report(report: Report) -> Group:
     bots = report.dropped.get("bot", 0)
     parts.append(Text(f"Bot hits dropped: {bots:,}   All drops: {dropped or 'none'}"))
     return Group(*parts)  # type: ignore[arg-type]
+
+
+def companies_table(rows: list[CompanyRow], title: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in ("Organization", "Type", "Country", "Visits", "Visitors", "Pageviews"):
+        table.add_column(name, justify="right" if name[0] in "VP" else "left")
+    table.add_column("Last seen")
+    table.add_column("Top pages", overflow="fold", max_width=40)
+    for r in rows:
+        seen = datetime.fromtimestamp(r.last_seen, UTC).strftime("%Y-%m-%d")
+        pages = ", ".join(path for path, _ in r.top_pages)
+        table.add_row(
+            r.name,
+            r.type,
+            r.country or "",
+            f"{r.visits:,}",
+            f"{r.visitors:,}",
+            f"{r.pageviews:,}",
+            seen,
+            pages,
+        )
+    return table
+
+
+def identify_summary(report: IdentifyReport, heading: str) -> Group:
+    lines = [
+        Text(f"{heading} · {report.visits:,} human visits", style="bold"),
+        Text(f"  business, education, government  {report.leads_share:6.1%}"),
+        Text(f"  ISP, mobile, hosting              {report.network_share:6.1%}"),
+        Text(f"  unresolved                        {report.unresolved_share:6.1%}"),
+    ]
+    for kind, count in sorted(report.by_type.items(), key=lambda kv: -kv[1]):
+        lines.append(Text(f"      {kind:<12} {count:>8,}"))
+    return Group(*lines)

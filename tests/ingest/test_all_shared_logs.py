@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from spoor.db.engine import make_engine, upgrade
+from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
-from spoor.ingest.logimport import ImportError_, import_logs
+from spoor.ingest.logimport import import_logs
 from spoor.settings import Settings
 
 
@@ -28,7 +29,7 @@ def test_every_shared_log_imports_or_is_refused_clearly(shared_data: Path, tmp_p
     for path in _inputs(shared_data):
         try:
             summary = import_logs(engine, settings, [str(path)], site="shared.example")
-        except (ImportError_, UnknownFormat) as exc:
+        except (InputError, UnknownFormat) as exc:
             refused[path.name] = str(exc)
             continue
         imported += 1

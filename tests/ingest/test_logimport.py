@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from spoor.db.schema import hits, imports, visits
+from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
-from spoor.ingest.logimport import ImportError_, import_logs
+from spoor.ingest.logimport import import_logs
 from spoor.settings import Settings
 
 ELASTIC = "logs/real/apache-combined-2015-elastic.log"
@@ -102,10 +103,10 @@ def test_compressed_and_stdin_inputs(
 def test_missing_file_and_unknown_format_are_clear_errors(
     engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
-    with pytest.raises(ImportError_, match="cannot open"):
+    with pytest.raises(InputError, match="cannot open"):
         import_logs(engine, settings, [str(tmp_path / "nope.log")], site="a.example")
     junk = tmp_path / "junk.log"
     junk.write_text("hello world\nthis is not a log\n")
-    with pytest.raises((ImportError_, UnknownFormat)):
+    with pytest.raises((InputError, UnknownFormat)):
         import_logs(engine, settings, [str(junk)], site="a.example")
     assert count(engine, hits) == 0

@@ -14,6 +14,7 @@ def test_steps_are_named_in_order() -> None:
         "drop_bot",
         "drop_excluded",
         "put_ua",
+        "put_org",
         "put_visitor_hash",
         "put_session",
     ]

@@ -85,7 +85,7 @@ class Report:
         }
 
 
-def _visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
+def visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
     conditions = [visits.c.site_id == site.id]
     if period.start:
         conditions.append(visits.c.day >= period.start)
@@ -99,7 +99,7 @@ def totals(conn: Connection, site: Site, period: Period) -> Totals:
     # Visitor hashes rotate daily, so unique visitors are distinct (day, visitor) pairs.
     per_day = (
         select(visits.c.day, func.count(func.distinct(visits.c.visitor)).label("n"))
-        .where(_visit_filter(site, period))
+        .where(visit_filter(site, period))
         .group_by(visits.c.day)
         .subquery()
     )
@@ -109,7 +109,7 @@ def totals(conn: Connection, site: Site, period: Period) -> Totals:
             func.coalesce(func.sum(visits.c.pageviews), 0),
             func.coalesce(func.sum(bounce), 0),
             func.coalesce(func.sum(visits.c.ended - visits.c.started), 0),
-        ).where(_visit_filter(site, period))
+        ).where(visit_filter(site, period))
     ).one()
     visitors = conn.execute(select(func.coalesce(func.sum(per_day.c.n), 0))).scalar_one()
     return Totals(int(row[0]), int(visitors), int(row[1]), int(row[2]), int(row[3]))
@@ -118,7 +118,7 @@ def totals(conn: Connection, site: Site, period: Period) -> Totals:
 def daily(conn: Connection, site: Site, period: Period) -> list[tuple[date, int]]:
     rows = conn.execute(
         select(visits.c.day, func.count())
-        .where(_visit_filter(site, period))
+        .where(visit_filter(site, period))
         .group_by(visits.c.day)
         .order_by(visits.c.day)
     ).all()
@@ -135,7 +135,7 @@ def top(
     column, _ = DIMENSIONS[dimension]
     rows = conn.execute(
         select(column, func.count().label("n"))
-        .where(_visit_filter(site, period), column.is_not(None))
+        .where(visit_filter(site, period), column.is_not(None))
         .group_by(column)
         .order_by(func.count().desc(), column)
         .limit(limit)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,7 +81,9 @@ visits = Table(
     Column("device", String(16)),
     Column("country", String(2)),
     Column("ip_prefix", String(43)),
+    Column("org_id", BigInteger),
     Index(None, "site_id", "day"),
+    Index(None, "site_id", "org_id", "day"),
     Index(None, "site_id", "visitor", "ended"),
 )
 
@@ -128,4 +131,86 @@ imports = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("site_id", "fingerprint"),
+)
+
+# IP datasets: one source per imported file kind, replaced whole on re-import.
+ip_sources = Table(
+    "ip_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("format", String(32), nullable=False),
+    Column("version", String(100)),
+    Column("file", Text, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("bad_rows", Integer, nullable=False),
+    Column("overlapping", Integer, nullable=False),
+    Column("details", Text),  # JSON: reader metadata, bad row examples
+    Column("imported_at", BigInteger, nullable=False),
+)
+
+# Addresses as 16-byte big-endian integers (IPv4 too): sortable and alike in both databases.
+ip_ranges = Table(
+    "ip_ranges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("ip_sources.id", ondelete="CASCADE"), nullable=False),
+    Column("version", SmallInteger, nullable=False),
+    Column("first", LargeBinary(16), nullable=False),
+    Column("last", LargeBinary(16), nullable=False),
+    Column("asn", BigInteger),
+    Column("org", Text),
+    Column("country", String(2)),
+    Column("domain", String(253)),
+    Column("isp", Text),
+    Column("user_type", String(32)),
+    Column("connection_type", String(32)),
+    Column("anonymous", String(100)),
+    Column("netname", String(100)),
+    Column("descr", Text),
+    Column("network_type", String(64)),
+    Index(None, "source_id"),
+)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    # Deterministic id (hash of the key), so every process names an organization alike.
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("domain", String(253)),
+    Column("country", String(2)),
+    Column("type", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("asn", BigInteger),
+    Column("source", String(100)),
+    Column("evidence", Text),  # JSON list of plain-language reasons
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+)
+
+# The team's corrections: they win over every dataset and survive updates.
+org_corrections = Table(
+    "org_corrections",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text),
+    Column("type", String(16)),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("relation", String(16)),  # customer | competitor
+    Column("merged_into", BigInteger),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+known_ranges = Table(
+    "known_ranges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("version", SmallInteger, nullable=False),
+    Column("first", LargeBinary(16), nullable=False),
+    Column("last", LargeBinary(16), nullable=False),
+    Column("note", Text),
+    Column("created_at", BigInteger, nullable=False),
 )

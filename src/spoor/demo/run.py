@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from spoor.analytics.companies import CompanyRow, IdentifyReport, companies, identify_report
 from spoor.analytics.query import parse_period
 from spoor.analytics.stats import Report, report
 from spoor.db.engine import open_database
+from spoor.demo.ipdata import write_asn_csv, write_rpsl
 from spoor.demo.simulator import demo_company, write_log
+from spoor.identify.ipdb import import_dataset
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
 from spoor.settings import Settings
 from spoor.sites import add_site
@@ -22,6 +25,8 @@ class DemoResult:
     log: Path
     summary: ImportSummary
     report: Report
+    companies: list[CompanyRow]
+    identified: IdentifyReport
 
 
 def build_demo(
@@ -38,10 +43,20 @@ def build_demo(
     write_log(log, days=days, end=now, seed=seed)
     settings = Settings(data_dir=demo_dir, timezone=company.timezone)
     engine = open_database(settings)
+    stamp = int(datetime.now(UTC).timestamp())
+    # The simulated world's IP data, imported through the real importers.
+    asn_file, registry_file = demo_dir / "demo-asn.csv", demo_dir / "demo-registry.db"
+    write_asn_csv(company, asn_file)
+    write_rpsl(company, registry_file)
+    import_dataset(engine, asn_file, stamp, "csv", "demo-asn")
+    import_dataset(engine, registry_file, stamp, "rpsl", "demo-registry")
     with engine.begin() as conn:
-        site = add_site(conn, company.domain, company.timezone, int(datetime.now(UTC).timestamp()))
+        site = add_site(conn, company.domain, company.timezone, stamp)
     summary = import_logs(engine, settings, [str(log)], site=site.domain, progress=progress)
+    month = parse_period("30d", now.date())
     with engine.connect() as conn:
-        result = report(conn, site, parse_period("30d", now.date()))
+        result = report(conn, site, month)
+        visitors = companies(conn, site, month, limit=15)
+        identified = identify_report(conn, site, month)
     engine.dispose()
-    return DemoResult(database, log, summary, result)
+    return DemoResult(database, log, summary, result, visitors, identified)

@@ -6,7 +6,6 @@ import bz2
 import gzip
 import hashlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -30,10 +29,6 @@ class LogInput:
     def fingerprint(self) -> str:
         """Identifies the input by its beginning: a grown log keeps its fingerprint."""
         return hashlib.sha256(b"".join(self.head)).hexdigest()
-
-    def lines(self) -> Iterator[bytes]:
-        yield from self.head
-        yield from self.stream
 
     @property
     def position(self) -> int:

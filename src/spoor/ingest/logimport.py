@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from spoor.db.schema import imports
+from spoor.identify.resolver import Resolution, Resolver
 from spoor.ingest import store
 from spoor.ingest.logfiles import InputError, LogInput, open_input
 from spoor.ingest.logformats import LogFormat, detect, get_format
@@ -49,8 +50,6 @@ BLOCK_BYTES = 1 << 20  # about 5,000 lines of a combined log
 # Below this size, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 Progress = Callable[[str, int, int, int | None], None]  # (input, lines read, bytes read, size)
-
-ImportError_ = InputError  # the name the CLI and tests know
 
 
 @dataclass
@@ -87,9 +86,11 @@ class ImportSummary:
 
 
 class _Keys:
-    """Hit keys from line digests; repeats of an identical line get distinct keys.
+    """Hit keys: the hit's second, then a digest of its line (repeats get distinct digests).
 
     Two identical lines are two requests, and a re-import computes the same keys again.
+    Leading with the time keeps inserts into the unique index close together, as logs are
+    in time order: random keys made large imports slow down as the index outgrew memory.
     Repeats are remembered over a window of recent hits (two generations of a dict), so
     memory stays bounded whatever the file size.
     """
@@ -100,7 +101,7 @@ class _Keys:
         self._recent: dict[bytes, int] = {}
         self._older: dict[bytes, int] = {}
 
-    def __call__(self, digest: bytes) -> bytes:
+    def __call__(self, digest: bytes, ts: float) -> bytes:
         seen = self._recent.get(digest)
         if seen is None:
             seen = self._older.get(digest, 0)
@@ -108,8 +109,8 @@ class _Keys:
             self._older, self._recent = self._recent, {}
         self._recent[digest] = seen + 1
         if seen:
-            return hashlib.blake2b(digest + seen.to_bytes(4, "big"), digest_size=16).digest()
-        return digest
+            digest = hashlib.blake2b(digest + seen.to_bytes(4, "big"), digest_size=16).digest()
+        return int(ts).to_bytes(5, "big") + digest[:11]
 
 
 @dataclass
@@ -124,6 +125,7 @@ class _FileState:
     hits: int = 0
     malformed: int = 0
     unflushed_malformed: int = 0
+    orgs: dict[int, tuple[Resolution, float, float]] = field(default_factory=dict)
     max_ts: int = 0
 
 
@@ -131,7 +133,12 @@ class LogImporter:
     """Imports log inputs into one site; one instance per `spoor import` run."""
 
     def __init__(
-        self, engine: Engine, settings: Settings, site: Site, progress: Progress | None = None
+        self,
+        engine: Engine,
+        settings: Settings,
+        site: Site,
+        progress: Progress | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -152,6 +159,7 @@ class LogImporter:
         # Hashes arrive computed by stage one: the session step needs no hasher.
         self.session_step = Pipeline(Context(self.rules, None, self.sessions), SESSION_STEPS)
         self._keys = _Keys()
+        self.resolver = resolver
         self.today = datetime.now(UTC).date()
         self._run_secret = secrets.token_bytes(32)
         self.writer = BackgroundWriter(engine)
@@ -199,6 +207,7 @@ class LogImporter:
             keep_ip_prefix=self.settings.ip_retention != "none",
             today=self.today,
             run_secret=self._run_secret,
+            resolver=self.resolver,
         )
         chunks = blocks(source.head, source.stream, BLOCK_BYTES)
         workers = self.settings.import_workers or os.cpu_count() or 1
@@ -244,8 +253,13 @@ class LogImporter:
         if chunk.last is not None:
             summary.last = max(summary.last or chunk.last, chunk.last)
             state.max_ts = max(state.max_ts, int(chunk.last))
+        for org_id, (org, first, last) in chunk.orgs.items():
+            seen = state.orgs.get(org_id)
+            state.orgs[org_id] = (
+                (org, min(first, seen[1]), max(last, seen[2])) if seen else (org, first, last)
+            )
         for accepted in chunk.accepted:
-            hit = rebuild(site_id, accepted, self._keys(accepted[-1]))
+            hit = rebuild(site_id, accepted, self._keys(accepted[-1], accepted[1]), chunk.orgs)
             result = self.session_step.run(hit)
             if isinstance(result, Dropped):  # the session step drops nothing today
                 summary.dropped[result.reason.value] += 1
@@ -304,7 +318,7 @@ class LogImporter:
     def _flush(self, state: _FileState, lines_done: int, complete: bool = False) -> None:
         """Queue the batch, the changed visits, the drops and the checkpoint as one write."""
         batch = store.prepare_batch(
-            self.engine.dialect.name, state.batch, self.sessions.dirty(), state.drops
+            self.engine.dialect.name, state.batch, self.sessions.dirty(), state.drops, state.orgs
         )
         checkpoint = partial(
             _checkpoint,
@@ -316,7 +330,7 @@ class LogImporter:
         )
         self.writer.submit(batch, checkpoint)
         state.hits += len(state.batch)
-        state.batch, state.drops, state.unflushed_malformed = [], Counter(), 0
+        state.batch, state.drops, state.unflushed_malformed, state.orgs = [], Counter(), 0, {}
         self.sessions.prune(state.max_ts)
 
 
@@ -350,4 +364,11 @@ def import_logs(
     now = int(datetime.now(UTC).timestamp())
     with engine.begin() as conn:
         target = site_for_import(conn, site, settings.timezone, now)
-    return LogImporter(engine, settings, target, progress).run(names, fmt)
+    resolver = load_resolver(engine)
+    return LogImporter(engine, settings, target, progress, resolver).run(names, fmt)
+
+
+def load_resolver(engine: Engine) -> Resolver | None:
+    """The resolver over the stored IP data, or None when none has been imported."""
+    resolver = Resolver.load(engine)
+    return resolver if len(resolver) or resolver.known_orgs else None

@@ -21,9 +21,18 @@ from typing import IO
 from sqlalchemy import Engine
 
 from spoor.db.engine import make_engine
+from spoor.identify.resolver import Resolution
 from spoor.ingest import store
 from spoor.ingest.logformats import LogFormat, MalformedLine
-from spoor.ingest.pipeline import PER_HIT_STEPS, Context, Dropped, Hit, Pipeline, SiteRules
+from spoor.ingest.pipeline import (
+    PER_HIT_STEPS,
+    Context,
+    Dropped,
+    Hit,
+    OrgResolver,
+    Pipeline,
+    SiteRules,
+)
 from spoor.ingest.rawhit import HitKind, RawHit
 from spoor.ingest.sessions import LocalDays
 from spoor.ingest.useragents import Client
@@ -32,9 +41,21 @@ from spoor.ingest.visitors import ImportSalts, VisitorHasher
 MAX_EXAMPLES = 10
 
 # line number, ts, path, query, kind, referrer, host, client, visitor, visitor before,
-# ip prefix, BLAKE2b digest of the line
+# ip prefix, organization id, BLAKE2b digest of the line
 Accepted = tuple[
-    int, float, str, str, int, str | None, str | None, Client, int, int, str | None, bytes
+    int,
+    float,
+    str,
+    str,
+    int,
+    str | None,
+    str | None,
+    Client,
+    int,
+    int,
+    str | None,
+    int | None,
+    bytes,
 ]
 
 
@@ -44,6 +65,8 @@ class ChunkResult:
     end_line: int  # the last line number of the chunk
     skipped: int = 0  # lines at or before the resume point
     accepted: list[Accepted] = field(default_factory=list)
+    # organizations seen: id -> (resolution, first hit time, last hit time)
+    orgs: dict[int, tuple[Resolution, float, float]] = field(default_factory=dict)
     drops: Counter[tuple[date, str]] = field(default_factory=Counter)
     malformed: int = 0
     malformed_examples: list[tuple[int, str]] = field(default_factory=list)
@@ -59,6 +82,7 @@ class WorkerSetup:
     keep_ip_prefix: bool
     today: date
     run_secret: bytes  # see visitors.ImportSalts
+    resolver: OrgResolver | None = None  # loaded before the workers fork: shared memory
 
 
 class ChunkWorker:
@@ -69,7 +93,7 @@ class ChunkWorker:
         self._engine = engine
         self._url = setup.database_url
         hasher = VisitorHasher(ImportSalts(self._salt, setup.today, setup.run_secret))
-        context = Context(setup.site, hasher, None, setup.keep_ip_prefix)
+        context = Context(setup.site, hasher, None, setup.keep_ip_prefix, setup.resolver)
         self.pipeline = Pipeline(context, PER_HIT_STEPS)
         self.local_day = LocalDays(setup.site.timezone)
         self.site_id = setup.site.id
@@ -128,22 +152,18 @@ class ChunkWorker:
                 result.drops[(self.local_day(ts), hit.reason.value)] += 1
                 continue
             assert hit.client is not None
-            result.accepted.append(
-                (
-                    line_no,
-                    ts,
-                    hit.path,
-                    hit.query,
-                    int(raw.kind),
-                    raw.referrer,
-                    raw.host,
-                    hit.client,
-                    hit.visitor,
-                    hit.visitor_before,
-                    hit.ip_prefix,
-                    hashlib.blake2b(line, digest_size=16).digest(),
-                )
-            )
+            org_id = None
+            if hit.org is not None:
+                org_id = hit.org.org_id
+                seen = result.orgs.get(org_id)
+                result.orgs[org_id] = (hit.org, seen[1] if seen else ts, ts)
+            digest = hashlib.blake2b(line, digest_size=16).digest()
+            # fmt: off
+            result.accepted.append((
+                line_no, ts, hit.path, hit.query, int(raw.kind), raw.referrer, raw.host,
+                hit.client, hit.visitor, hit.visitor_before, hit.ip_prefix, org_id, digest,
+            ))
+            # fmt: on
         result.first, result.last = first, last
         return result
 
@@ -153,12 +173,22 @@ def _parse_quietly(parser: LogFormat, line: bytes) -> None:
         parser.parse(line.decode("utf-8", "replace"))
 
 
-def rebuild(site_id: int, accepted: Accepted, key: bytes) -> Hit:
+def rebuild(
+    site_id: int, accepted: Accepted, key: bytes, orgs: dict[int, tuple[Resolution, float, float]]
+) -> Hit:
     """The Hit that PER_HIT_STEPS produced, ready for the session step."""
-    _, ts, path, query, kind, referrer, host, client, visitor, before, prefix, _ = accepted
+    _, ts, path, query, kind, referrer, host, client, visitor, before, prefix, org_id, _ = accepted
     raw = RawHit(site_id, ts, "", "", path, key, referrer=referrer, host=host, kind=HitKind(kind))
+    org = orgs[org_id][0] if org_id is not None else None
     return Hit(
-        raw, path, query, client=client, visitor=visitor, visitor_before=before, ip_prefix=prefix
+        raw,
+        path,
+        query,
+        client=client,
+        visitor=visitor,
+        visitor_before=before,
+        ip_prefix=prefix,
+        org=org,
     )
 
 

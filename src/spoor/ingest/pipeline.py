@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
 
 from spoor.ingest.bots import is_bot
 from spoor.ingest.rawhit import HitKind, RawHit
@@ -24,6 +25,9 @@ from spoor.ingest.sessions import LocalDays, SessionTracker, Visit, visit_id
 from spoor.ingest.useragents import Client, parse_client
 from spoor.ingest.visitors import VisitorHasher, truncate_ip
 from spoor.settings import Network
+
+if TYPE_CHECKING:
+    from spoor.identify.resolver import Resolution
 
 
 class DropReason(StrEnum):
@@ -43,6 +47,12 @@ class Dropped:
     reason: DropReason
 
 
+class OrgResolver(Protocol):
+    """Resolves an address to an organization (spoor.identify.resolver.Resolver)."""
+
+    def resolve(self, ip: str) -> Resolution | None: ...
+
+
 @dataclass(slots=True)
 class Hit:
     raw: RawHit
@@ -53,6 +63,7 @@ class Hit:
     visitor: int = 0
     visitor_before: int = 0  # the same visitor under yesterday's salt
     ip_prefix: str | None = None
+    org: Resolution | None = None
     visit: Visit | None = None
 
 
@@ -74,6 +85,7 @@ class Context:
     hasher: VisitorHasher | None  # None where only SESSION_STEPS run
     sessions: SessionTracker | None  # None where only PER_HIT_STEPS run
     keep_ip_prefix: bool = False
+    resolver: OrgResolver | None = None  # None: no IP data imported yet
     local_day: LocalDays = field(init=False)
 
     def __post_init__(self) -> None:
@@ -159,6 +171,13 @@ def put_ua(hit: Hit, ctx: Context) -> Hit | Dropped:
     return hit
 
 
+def put_org(hit: Hit, ctx: Context) -> Hit | Dropped:
+    """The organization behind the address, resolved while the raw IP is still here."""
+    if ctx.resolver is not None:
+        hit.org = ctx.resolver.resolve(hit.raw.ip)
+    return hit
+
+
 def put_visitor_hash(hit: Hit, ctx: Context) -> Hit | Dropped:
     raw = hit.raw
     if ctx.hasher is None:
@@ -221,6 +240,8 @@ def _new_visit(hit: Hit, ctx: Context, ts: int, day: date) -> Visit:
         os=client.os,
         device=client.device,
         ip_prefix=hit.ip_prefix,
+        org_id=hit.org.org_id if hit.org else None,
+        country=hit.org.country if hit.org else None,
     )
 
 
@@ -229,6 +250,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("drop_bot", drop_bot),
     ("drop_excluded", drop_excluded),
     ("put_ua", put_ua),
+    ("put_org", put_org),
     ("put_visitor_hash", put_visitor_hash),
     ("put_session", put_session),
 )

@@ -35,6 +35,7 @@ class Visit:
     device: str
     country: str | None = None
     ip_prefix: str | None = None
+    org_id: int | None = None
     pageviews: int = 0
     events: int = 0
     dirty: bool = field(default=True)

@@ -6,16 +6,19 @@ upserted on their deterministic id, so replaying a batch never duplicates anythi
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select
+from sqlalchemy import Connection, Engine, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from spoor.db.schema import drops, hits, salts, visits
+from spoor.db.bulk import executemany
+from spoor.db.schema import drops, hits, organizations, salts, visits
+from spoor.identify.resolver import Resolution
 from spoor.ingest.pipeline import Hit
 from spoor.ingest.sessions import Visit
 
@@ -29,22 +32,6 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 _HIT_COLUMNS = ("site_id", "key", "visit_id", "ts", "kind", "path", "title", "name")
 _VISIT_COLUMNS = tuple(c.name for c in visits.columns)
-
-
-def _executemany(conn: Connection, stmt: Any, columns: tuple[str, ...], rows: list[Any]) -> None:
-    """Many rows of plain tuples through one statement.
-
-    On SQLite the driver gets the tuples directly: at import rates SQLAlchemy's per-row
-    parameter processing costs more than SQLite's insert itself.
-    """
-    if conn.dialect.name != "sqlite":
-        conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(columns))
-    order = [columns.index(name) for name in compiled.positiontup]
-    if order != list(range(len(columns))):
-        rows = [tuple(row[i] for i in order) for row in rows]
-    conn.exec_driver_sql(compiled.string, rows)
 
 
 def hit_rows(batch: Iterable[Hit]) -> list[tuple[Any, ...]]:
@@ -76,7 +63,7 @@ def visit_row(visit: Visit, sqlite_dates: bool = False) -> tuple[Any, ...]:
         visit.id, visit.site_id, visit.visitor, day, visit.started, visit.ended,
         visit.pageviews, visit.events, visit.entry_path, visit.exit_path, visit.referrer,
         visit.channel, visit.source, *visit.utm, visit.browser, visit.os, visit.device,
-        visit.country, visit.ip_prefix,
+        visit.country, visit.ip_prefix, visit.org_id,
     )
     # fmt: on
 
@@ -88,6 +75,7 @@ class Batch:
     hits: list[tuple[Any, ...]] = field(default_factory=list)
     visits: list[tuple[Any, ...]] = field(default_factory=list)
     drops: dict[tuple[int, date, str], int] = field(default_factory=dict)
+    orgs: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def prepare_batch(
@@ -95,11 +83,30 @@ def prepare_batch(
     batch: list[Hit],
     changed_visits: list[Visit],
     dropped: Mapping[tuple[int, date, str], int],
+    orgs: Mapping[int, tuple[Resolution, float, float]] | None = None,
 ) -> Batch:
     sqlite_dates = dialect == "sqlite"
+    org_rows = [org_row(org, first, last) for org, first, last in (orgs or {}).values()]
     return Batch(
-        hit_rows(batch), [visit_row(v, sqlite_dates) for v in changed_visits], dict(dropped)
+        hit_rows(batch),
+        [visit_row(v, sqlite_dates) for v in changed_visits],
+        dict(dropped),
+        org_rows,
     )
+
+
+_ORG_COLUMNS = tuple(c.name for c in organizations.columns)
+_ORG_UPDATE = ("name", "domain", "country", "type", "confidence", "asn", "source", "evidence")
+
+
+def org_row(org: Resolution, first: float, last: float) -> tuple[Any, ...]:
+    """An organization in _ORG_COLUMNS order."""
+    # fmt: off
+    return (
+        org.org_id, org.key, org.name, org.domain, org.country, org.type.value, org.confidence,
+        org.asn, org.source, json.dumps(list(org.reasons)), int(first), int(last),
+    )
+    # fmt: on
 
 
 def write_batch(conn: Connection, batch: Batch) -> None:
@@ -110,10 +117,28 @@ def write_batch(conn: Connection, batch: Batch) -> None:
             index_elements=[visits.c.id],
             set_={name: stmt.excluded[name] for name in _VISIT_UPDATE},
         )
-        _executemany(conn, stmt, _VISIT_COLUMNS, batch.visits)
+        executemany(conn, stmt, _VISIT_COLUMNS, batch.visits)
     if batch.hits:
         stmt = _insert(conn, hits).on_conflict_do_nothing()
-        _executemany(conn, stmt, _HIT_COLUMNS, batch.hits)
+        executemany(conn, stmt, _HIT_COLUMNS, batch.hits)
+    if batch.orgs:
+        stmt = _insert(conn, organizations)
+        table = organizations.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.id],
+            set_={
+                **{name: stmt.excluded[name] for name in _ORG_UPDATE},
+                "first_seen": case(
+                    (stmt.excluded.first_seen < table.first_seen, stmt.excluded.first_seen),
+                    else_=table.first_seen,
+                ),
+                "last_seen": case(
+                    (stmt.excluded.last_seen > table.last_seen, stmt.excluded.last_seen),
+                    else_=table.last_seen,
+                ),
+            },
+        )
+        executemany(conn, stmt, _ORG_COLUMNS, batch.orgs)
     if batch.drops:
         stmt = _insert(conn, drops)
         stmt = stmt.on_conflict_do_update(
@@ -149,13 +174,29 @@ def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visi
     utm = (m["utm_campaign"], m["utm_source"], m["utm_medium"], m["utm_term"], m["utm_content"])
     campaign_key = f"{utm[0]}|{utm[1]}|{utm[2]}" if any(utm[:3]) else None
     return Visit(
-        id=m["id"], site_id=site_id, visitor=visitor, day=m["day"], started=m["started"],
-        ended=m["ended"], entry_path=m["entry_path"], exit_path=m["exit_path"],
-        channel=m["channel"], source=m["source"], referrer=m["referrer"],
-        campaign_key=campaign_key, utm=utm, browser=m["browser"], os=m["os"],
-        device=m["device"] or "unknown", country=m["country"], ip_prefix=m["ip_prefix"],
-        pageviews=m["pageviews"], events=m["events"], dirty=False,
-    )  # fmt: skip
+        id=m["id"],
+        site_id=site_id,
+        visitor=visitor,
+        day=m["day"],
+        started=m["started"],
+        ended=m["ended"],
+        entry_path=m["entry_path"],
+        exit_path=m["exit_path"],
+        channel=m["channel"],
+        source=m["source"],
+        referrer=m["referrer"],
+        campaign_key=campaign_key,
+        utm=utm,
+        browser=m["browser"],
+        os=m["os"],
+        device=m["device"] or "unknown",
+        country=m["country"],
+        ip_prefix=m["ip_prefix"],
+        org_id=m["org_id"],
+        pageviews=m["pageviews"],
+        events=m["events"],
+        dirty=False,
+    )
 
 
 def latest_visit_end(conn: Connection, site_id: int) -> int | None:

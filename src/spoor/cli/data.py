@@ -1,57 +1,31 @@
-"""The `spoor` command line: each command parses its options, calls a service, renders."""
+"""Commands for the data itself: schema, sites, log import, stats, settings, the demo."""
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from spoor import settings as settings_module
-from spoor.analytics.query import PeriodError, parse_period
 from spoor.analytics.stats import report
-from spoor.db.engine import make_engine as _make_engine
-from spoor.db.engine import open_database, upgrade
+from spoor.cli.app import app, db_app, site_app
+from spoor.cli.common import console, err, fail, load_settings, print_json, site_and_period
+from spoor.db.engine import make_engine, open_database, upgrade
+from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
-from spoor.ingest.logimport import ImportError_, import_logs
-from spoor.settings import Settings, SettingsError
-from spoor.sites import SiteError, add_site, get_site, list_sites, site_for_import
-from spoor.terminal import ImportProgress, import_summary, stats_report
-
-app = typer.Typer(
-    help="Spoor: which organizations visit your website, and who follows them up.",
-    no_args_is_help=True,
-    add_completion=False,
+from spoor.ingest.logimport import import_logs
+from spoor.sites import SiteError, add_site, list_sites
+from spoor.terminal import (
+    ImportProgress,
+    companies_table,
+    identify_summary,
+    import_summary,
+    stats_report,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-site_app = typer.Typer(help="Sites whose visits Spoor records.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(site_app, name="site")
-
-console = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(2)
-
-
-def load_settings() -> Settings:
-    try:
-        return settings_module.load()
-    except SettingsError as exc:
-        raise fail(str(exc)) from exc
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 @db_app.command("upgrade")
@@ -59,7 +33,7 @@ def db_upgrade() -> None:
     """Apply database migrations (also done automatically on first use)."""
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(_make_engine(settings.sqlalchemy_url))
+    upgrade(make_engine(settings.sqlalchemy_url))
     console.print("Database schema is up to date.")
 
 
@@ -91,7 +65,7 @@ def site_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with engine.connect() as conn:
         rows = list_sites(conn)
     if as_json:
-        _print_json([s.__dict__ for s in rows])
+        print_json([s.__dict__ for s in rows])
         return
     table = Table("domain", "time zone", "public id")
     for s in rows:
@@ -121,11 +95,11 @@ def import_command(
     try:
         with progress.shown():
             summary = import_logs(engine, settings, files, site=site, fmt=fmt, progress=progress)
-    except (ImportError_, UnknownFormat, SiteError) as exc:
+    except (InputError, UnknownFormat, SiteError) as exc:
         raise fail(str(exc)) from exc
     seconds = time.perf_counter() - started
     if as_json:
-        _print_json(summary.as_json())
+        print_json(summary.as_json())
     else:
         console.print(import_summary(summary, seconds))
 
@@ -141,19 +115,10 @@ def stats_command(
     settings = load_settings()
     engine = open_database(settings)
     with engine.connect() as conn:
-        try:
-            target = get_site(conn, site) if site else None
-            if site and target is None:
-                raise SiteError(f"no site {site}; `spoor site list` shows the sites")
-            if target is None:
-                target = site_for_import(conn, None, settings.timezone, int(time.time()))
-            today = datetime.now(ZoneInfo(target.timezone)).date()
-            chosen = parse_period(period, today)
-        except (SiteError, PeriodError) as exc:
-            raise fail(str(exc)) from exc
+        target, chosen = site_and_period(conn, settings, site, period)
         result = report(conn, target, chosen, limit)
     if as_json:
-        _print_json(result.as_json())
+        print_json(result.as_json())
     else:
         console.print(stats_report(result))
 
@@ -194,13 +159,12 @@ def demo_command(
         result = build_demo(demo_dir, days=days, seed=seed, progress=progress)
     console.print(import_summary(result.summary, time.perf_counter() - started))
     console.print(stats_report(result.report))
+    month = result.report.period.label()
+    console.print(companies_table(result.companies, f"Companies that visited · {month}"))
+    console.print(identify_summary(result.identified, "Identification"))
     console.print(
         f"\nThe demo database is {Path(result.database)}. Explore it with, for example:\n"
         f"  SPOOR_DATA_DIR={demo_dir} .venv/bin/spoor stats --period 30d\n"
     )
     if serve:
         console.print("(The web app arrives in a later version; nothing to serve yet.)")
-
-
-def main() -> None:
-    app()

@@ -1,0 +1,10 @@
+"""The `spoor` command line: each command parses its options, calls a service, renders."""
+
+from spoor.cli import data, identify
+from spoor.cli.app import app
+
+__all__ = ["app", "data", "identify", "main"]
+
+
+def main() -> None:
+    app()

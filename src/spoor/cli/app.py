@@ -1,0 +1,17 @@
+"""The Typer application and its command groups; commands register themselves on import."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Spoor: which organizations visit your website, and who follows them up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+site_app = typer.Typer(help="Sites whose visits Spoor records.", no_args_is_help=True)
+ipdb_app = typer.Typer(help="IP datasets used to identify organizations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(site_app, name="site")
+app.add_typer(ipdb_app, name="ipdb")

@@ -1,0 +1,53 @@
+"""What every command shares: consoles, errors, settings, JSON output, the chosen site."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from sqlalchemy import Connection
+
+from spoor import settings as settings_module
+from spoor.analytics.query import Period, PeriodError, parse_period
+from spoor.settings import Settings, SettingsError
+from spoor.sites import Site, SiteError, get_site, site_for_import
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    try:
+        return settings_module.load()
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def site_and_period(
+    conn: Connection, settings: Settings, domain: str | None, period: str
+) -> tuple[Site, Period]:
+    """The named site (or the only one) and the period in its time zone."""
+    try:
+        site = get_site(conn, domain) if domain else None
+        if domain and site is None:
+            raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
+        if site is None:
+            site = site_for_import(conn, None, settings.timezone, int(time.time()))
+        today: date = datetime.now(ZoneInfo(site.timezone)).date()
+        return site, parse_period(period, today)
+    except (SiteError, PeriodError) as exc:
+        raise fail(str(exc)) from exc

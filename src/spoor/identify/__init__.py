@@ -1,0 +1,1 @@
+"""Identification: which organization is behind an IP address, and what kind it is."""

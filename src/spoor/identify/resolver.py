@@ -1,0 +1,360 @@
+"""Resolving an address to an organization through layered evidence.
+
+Most specific first: the team's known ranges, then every stored dataset's most specific
+range for the address, ordered by how small that range is. A registry assignment (an
+RPSL inetnum smaller than the AS's route) names the company inside an ISP's block;
+MaxMind's ISP and Enterprise records name the organization using the address; otherwise
+the AS is the organization. The evidence is classified, then the team's corrections are
+applied: they win over every dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, select
+
+from spoor.db.schema import ip_ranges, ip_sources, known_ranges, org_corrections
+from spoor.identify.classify import classify
+from spoor.identify.ipdb import RANGE_COLUMNS
+from spoor.identify.ipindex import NOT_FOUND, RangeIndex, int_to_ip, ip_to_int
+from spoor.identify.types import LEAD_TYPES, Evidence, OrgType
+
+
+def org_id_for(key: str) -> int:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def org_key(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "org:" + " ".join(folded.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """What one dataset says about the range an address fell in."""
+
+    source: str
+    format: str
+    version: int
+    first: int
+    last: int
+    asn: int | None
+    org: str | None
+    country: str | None
+    domain: str | None
+    isp: str | None
+    user_type: str | None
+    connection_type: str | None
+    anonymous: tuple[str, ...]
+    netname: str | None
+    descr: str | None
+    network_type: str | None
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first
+
+    @property
+    def cidr_or_range(self) -> str:
+        first, last = int_to_ip(self.version, self.first), int_to_ip(self.version, self.last)
+        return f"{first} - {last}"
+
+
+@dataclass(frozen=True)
+class Correction:
+    name: str | None = None
+    type: str | None = None
+    hidden: bool = False
+    relation: str | None = None  # customer | competitor
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    ip: str
+    org_id: int
+    key: str
+    name: str
+    type: OrgType
+    confidence: float
+    asn: int | None
+    country: str | None
+    domain: str | None
+    source: str  # the dataset (or "correction") that named the organization
+    network: str  # the matched range
+    reasons: tuple[str, ...]
+    hidden: bool = False
+    relation: str | None = None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.type in LEAD_TYPES and not self.hidden and self.relation is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ip": self.ip,
+            "org": self.name,
+            "org_id": self.org_id,
+            "type": self.type.value,
+            "confidence": round(self.confidence, 3),
+            "asn": self.asn,
+            "country": self.country,
+            "domain": self.domain,
+            "source": self.source,
+            "network": self.network,
+            "evidence": list(self.reasons),
+            "lead": self.is_lead,
+        }
+
+
+@dataclass
+class _Layer:
+    """One stored source: its index and its rows (ranges in numpy, attributes interned)."""
+
+    name: str
+    format: str
+    index: RangeIndex
+    first: list[int]
+    last: list[int]
+    version: list[int]
+    attrs: list[tuple[Any, ...]]
+    attr_of_row: npt.NDArray[np.int32]
+
+    def network(self, row: int) -> Network:
+        a = self.attrs[int(self.attr_of_row[row])]
+        anonymous = tuple(a[7].split(",")) if a[7] else ()
+        return Network(
+            self.name,
+            self.format,
+            self.version[row],
+            self.first[row],
+            self.last[row],
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            a[6],
+            anonymous,
+            a[8],
+            a[9],
+            a[10],
+        )
+
+
+@dataclass
+class Resolver:
+    layers: list[_Layer] = field(default_factory=list)
+    known: RangeIndex | None = None
+    known_orgs: list[int] = field(default_factory=list)
+    corrections: dict[int, Correction] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # names of orgs known by correction
+
+    def __post_init__(self) -> None:
+        # Addresses repeat a lot in traffic; a per-instance cache dies with its resolver.
+        self._cached = lru_cache(maxsize=200_000)(self._resolve)
+
+    @classmethod
+    def load(cls, engine: Engine) -> Resolver:
+        """Everything stored, read once; build one per process and share it."""
+        with engine.connect() as conn:
+            resolver = cls(layers=list(_load_layers(conn)))
+            resolver._load_corrections(conn)
+        return resolver
+
+    def _load_corrections(self, conn: Connection) -> None:
+        for row in conn.execute(select(org_corrections)):
+            self.corrections[row.org_id] = Correction(
+                row.name, row.type, bool(row.hidden), row.relation, row.merged_into
+            )
+            if row.name:
+                self.names[row.org_id] = row.name
+        known = conn.execute(
+            select(
+                known_ranges.c.org_id,
+                known_ranges.c.version,
+                known_ranges.c.first,
+                known_ranges.c.last,
+            )
+        ).all()
+        self.known_orgs = [row.org_id for row in known]
+        self.known = RangeIndex.build(
+            (row.version, int.from_bytes(row.first), int.from_bytes(row.last), n)
+            for n, row in enumerate(known)
+        )
+
+    def __len__(self) -> int:
+        return sum(len(layer.first) for layer in self.layers)
+
+    def networks(self, ip: str) -> list[Network]:
+        """Every source's most specific range holding `ip`, smallest first."""
+        version, value = ip_to_int(ip)
+        found = []
+        for layer in self.layers:
+            row = layer.index.lookup_int(version, value)
+            if row != NOT_FOUND:
+                found.append(layer.network(row))
+        return sorted(found, key=lambda n: n.size)
+
+    def resolve(self, ip: str) -> Resolution | None:
+        """The organization behind `ip`, or None when no source knows the address."""
+        return self._cached(ip)
+
+    def _resolve(self, ip: str) -> Resolution | None:
+        version, value = ip_to_int(ip)
+        if self.known is not None:
+            row = self.known.lookup_int(version, value)
+            if row != NOT_FOUND:
+                return self._known(ip, self.known_orgs[row])
+        networks = self.networks(ip)
+        if not networks:
+            return None
+        return self._apply_corrections(_from_networks(ip, networks))
+
+    def _known(self, ip: str, org_id: int) -> Resolution:
+        correction = self.corrections.get(org_id, Correction())
+        name = self.names.get(org_id, f"organization {org_id}")
+        resolution = Resolution(
+            ip,
+            org_id,
+            f"id:{org_id}",
+            name,
+            OrgType(correction.type or OrgType.BUSINESS),
+            1.0,
+            None,
+            None,
+            None,
+            "correction",
+            "known range",
+            ("a known range of the team",),
+        )
+        return self._apply_corrections(resolution)
+
+    def _apply_corrections(self, resolution: Resolution) -> Resolution:
+        correction = self.corrections.get(resolution.org_id)
+        seen = {resolution.org_id}
+        while correction is not None and correction.merged_into not in (None, *seen):
+            target = correction.merged_into
+            assert target is not None
+            seen.add(target)
+            name = self.names.get(target, resolution.name)
+            resolution = replace(resolution, org_id=target, name=name)
+            correction = self.corrections.get(target)
+        if correction is None:
+            return resolution
+        reasons = resolution.reasons
+        if correction.type:
+            reasons = (f"type set by the team: {correction.type}", *reasons)
+        return replace(
+            resolution,
+            name=correction.name or resolution.name,
+            type=OrgType(correction.type) if correction.type else resolution.type,
+            confidence=1.0 if correction.type else resolution.confidence,
+            hidden=correction.hidden,
+            relation=correction.relation,
+            reasons=reasons,
+        )
+
+
+def _from_networks(ip: str, networks: list[Network]) -> Resolution:
+    def first(attr: str) -> Any:
+        return next((getattr(n, attr) for n in networks if getattr(n, attr)), None)
+
+    as_net = next((n for n in networks if n.asn and n.org and n.format != "rpsl"), None)
+    asn = first("asn")
+    # A registry assignment smaller than the AS's route names the company using it.
+    assignment = next(
+        (
+            n
+            for n in networks
+            if n.format == "rpsl"
+            and (n.descr or n.netname)
+            and (as_net is None or n.size < as_net.size)
+        ),
+        None,
+    )
+    # MaxMind ISP/Enterprise "organization" is the user of the address, not the AS.
+    user_org = next((n for n in networks if n.org and (n.isp or n.user_type)), None)
+    evidence = Evidence(
+        org=(assignment.descr or assignment.netname) if assignment else first("org"),
+        asn=asn,
+        as_name=as_net.org if as_net else None,
+        domain=first("domain"),
+        user_type=first("user_type"),
+        connection_type=first("connection_type"),
+        anonymous=first("anonymous") or (),
+        netname=first("netname"),
+        descr=first("descr"),
+        network_type=first("network_type"),
+        country=first("country"),
+        registry_assignment=assignment is not None,
+    )
+    verdict = classify(evidence)
+    if assignment is not None:
+        name, named_by = (assignment.descr or assignment.netname or ""), assignment
+        key = org_key(name)
+    elif user_org is not None and user_org.org:
+        name, named_by, key = user_org.org, user_org, org_key(user_org.org)
+    elif as_net is not None and as_net.org:
+        name, named_by, key = as_net.org, as_net, f"asn:{as_net.asn}"
+    else:
+        named_by = networks[0]
+        name = named_by.org or named_by.domain or named_by.isp or (f"AS{asn}" if asn else ip)
+        key = f"asn:{asn}" if asn else org_key(name)
+    return Resolution(
+        ip,
+        org_id_for(key),
+        key,
+        name,
+        verdict.type,
+        verdict.confidence,
+        asn,
+        first("country"),
+        first("domain"),
+        named_by.source,
+        named_by.cidr_or_range,
+        verdict.reasons,
+    )
+
+
+def _load_layers(conn: Connection) -> Iterable[_Layer]:
+    sources = conn.execute(select(ip_sources.c.id, ip_sources.c.name, ip_sources.c.format)).all()
+    columns = [getattr(ip_ranges.c, name) for name in RANGE_COLUMNS]
+    for source in sources:
+        result = conn.execute(
+            select(ip_ranges.c.version, ip_ranges.c.first, ip_ranges.c.last, *columns)
+            .where(ip_ranges.c.source_id == source.id)
+            .order_by(ip_ranges.c.id)
+        )
+        firsts: list[int] = []
+        lasts: list[int] = []
+        versions: list[int] = []
+        interned: dict[tuple[Any, ...], int] = {}
+        attr_ids: list[int] = []
+        for row in result:
+            versions.append(row[0])
+            firsts.append(int.from_bytes(row[1], "big"))
+            lasts.append(int.from_bytes(row[2], "big"))
+            attrs = tuple(row[3:])
+            attr_ids.append(interned.setdefault(attrs, len(interned)))
+        index = RangeIndex.build((versions[n], firsts[n], lasts[n], n) for n in range(len(firsts)))
+        yield _Layer(
+            source.name,
+            source.format,
+            index,
+            firsts,
+            lasts,
+            versions,
+            list(interned),
+            np.array(attr_ids, dtype=np.int32),
+        )
