@@ -70,8 +70,9 @@ def companies(
 ) -> list[CompanyRow]:
     org_id, own, target = _effective_org()
     org = organizations.c
-    name = func.coalesce(target.c.name, own.c.name, func.max(org.name))
-    kind = func.coalesce(target.c.type, own.c.type, func.max(org.type))
+    # Per visit the corrections that apply are the merge target's, else the org's own.
+    name = func.coalesce(func.max(func.coalesce(target.c.name, own.c.name)), func.max(org.name))
+    kind = func.coalesce(func.max(func.coalesce(target.c.type, own.c.type)), func.max(org.type))
     # Visitor hashes rotate daily, so distinct hashes already count each day apart.
     visitors = func.count(func.distinct(visits.c.visitor))
     query = (
@@ -85,7 +86,7 @@ def companies(
             visitors,
             func.sum(visits.c.pageviews),
             func.max(visits.c.ended),
-            func.coalesce(target.c.relation, own.c.relation).label("relation"),
+            func.max(func.coalesce(target.c.relation, own.c.relation)).label("relation"),
         )
         .select_from(visits)
         .join(own, own.c.org_id == visits.c.org_id, isouter=True)
@@ -93,23 +94,17 @@ def companies(
         .join(organizations, org.id == org_id, isouter=True)
         .where(visit_filter(site, period), visits.c.org_id.is_not(None))
         .where(_not_hidden(own, target))
-        .group_by(
-            org_id,
-            own.c.name,
-            own.c.type,
-            own.c.relation,
-            target.c.name,
-            target.c.type,
-            target.c.relation,
-        )
+        .group_by(org_id)
         .order_by(func.count().desc(), name)
     )
     if org_type:
         query = query.having(kind == org_type)
     rows = conn.execute(query.limit(limit)).all()
     result = [
-        CompanyRow(r[0], r[1] or f"organization {r[0]}", r[2] or "unknown", r[3], r[4], r[5],
-                   r[6], int(r[7] or 0), r[8], r[9])
+        CompanyRow(
+            r[0], r[1] or f"organization {r[0]}", r[2] or "unknown", r[3], r[4], r[5], r[6],
+            int(r[7] or 0), r[8], r[9],
+        )
         for r in rows
     ]  # fmt: skip
     if top_pages and result:

@@ -14,4 +14,6 @@ site_app = typer.Typer(help="Sites whose visits Spoor records.", no_args_is_help
 ipdb_app = typer.Typer(help="IP datasets used to identify organizations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(site_app, name="site")
+org_app = typer.Typer(help="The team's corrections to organizations.", no_args_is_help=True)
 app.add_typer(ipdb_app, name="ipdb")
+app.add_typer(org_app, name="org")

@@ -214,3 +214,13 @@ known_ranges = Table(
     Column("note", Text),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# What classification sources (CAIDA AS classification, PeeringDB) say of each AS.
+asn_types = Table(
+    "asn_types",
+    metadata,
+    Column("source_id", Integer, ForeignKey("ip_sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("asn", BigInteger, primary_key=True, autoincrement=False),
+    Column("network_type", String(64), nullable=False),
+    Column("name", Text),
+)

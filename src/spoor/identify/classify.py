@@ -6,6 +6,10 @@ first: MaxMind user/connection type and Anonymous-IP flags, an RPSL assignment n
 inside an ISP's block, PeeringDB/CAIDA network type, curated ASN lists, keywords in names,
 domain and reverse-DNS patterns, and last a bare company legal form. The curated lists live in
 identify/data/ and are loaded once.
+
+A bare legal form ("Performive LLC") is a weak guess: it yields a business at confidence 0.39,
+and such opaque brands are often small ISPs and hosters. A lead type at FIRM_LEAD_CONFIDENCE or
+above always rests on more than that.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ W_ASN_LIST = 3.0
 W_LEGAL_FORM = 1.5
 NAME_CAP = 3.5  # names repeat themselves ("X Telecom Telecommunications"): cap per type
 HOST_CAP = 3.0
-# When an RPSL assignment names a company, AS-level evidence describes its upstream ISP.
+# When the address itself is known to be an organization's (an RPSL assignment names it, or
+# MaxMind says business/school/government), AS-level evidence only describes its upstream ISP.
 UPSTREAM_DISCOUNT = 0.3
 # A lead type must beat the best non-lead type by this factor: doubt goes to "not a lead".
 LEAD_MARGIN = 1.25
 CONFIDENCE_SCALE = 3.0  # score at which strength reaches 1 - 1/e
+FIRM_LEAD_CONFIDENCE = 0.4  # above a bare legal form's 1 - exp(-1.5 / 3) = 0.39
 
 T = OrgType
 USER_TYPES: dict[str, OrgType] = {
@@ -190,13 +196,20 @@ def name_matches(text: str, boilerplate: frozenset[str] = frozenset()) -> tuple[
 
 
 def domain_rule(name: str) -> Rule | None:
-    """The most specific domains.csv rule for a name; "*" stands for a two-letter label."""
+    """The most specific domains.csv rule for a name.
+
+    "*" stands for a two-letter country label, last ("ac.*") or last but one ("k12.*.us").
+    """
     labels = name.split(".")
     domains = rules().domains
     for k in range(len(labels), 0, -1):
         tail = labels[-k:]
-        generic = ["*" if len(lab) == 2 else lab for lab in tail]
-        for key in (tail, generic, [*generic[:-1], tail[-1]]):
+        keys = [tail]
+        if len(tail[-1]) == 2:
+            keys.append([*tail[:-1], "*"])
+        if k > 1 and len(tail[-2]) == 2:
+            keys.append([*tail[:-2], "*", tail[-1]])
+        for key in keys:
             if found := domains.get(".".join(key)):
                 return found[0]
     return None
@@ -298,9 +311,17 @@ def _assignment(ev: Evidence, tally: _Tally) -> bool:
         reason = f"registry assignment looks like an address pool ('{pool[0]}')"
         tally.add(T.MOBILE if mobile else T.ISP, W_ASSIGNMENT * 0.6, reason)
         return False
+    # The ISP's own sub-blocks ("KPN-NET-3 / KPN B.V.") name the ISP again, not a customer.
+    as_words = set(WORD.findall(fold(ev.as_name or "")))
+    for text in (ev.netname, ev.descr):
+        words = [w for w in WORD.findall(fold(text or "")) if len(w) > 2 and w != "the"]
+        if words and words[0] in as_words:
+            return False
     texts = [t for t in (ev.netname, ev.descr) if t]
     matched = {r.type for t in texts for r in name_matches(t, NETNAME_BOILERPLATE)}
-    if not matched & {T.ISP, T.MOBILE, T.HOSTING, T.CRAWLER}:  # else its keywords will tell
+    if matched & {T.ISP, T.MOBILE}:
+        return False  # another access network's block
+    if not matched & {T.HOSTING, T.CRAWLER}:  # else its keywords will tell
         lead = next((t for t in (T.EDUCATION, T.GOVERNMENT) if t in matched), T.BUSINESS)
         reason = f"registry assignment names an organization in the block: {ev.descr or ev.netname}"
         tally.add(lead, W_ASSIGNMENT, reason)
@@ -310,7 +331,8 @@ def _assignment(ev: Evidence, tally: _Tally) -> bool:
 def classify(evidence: Evidence) -> Classification:
     """Combine the evidence about one organization into a type, a confidence and reasons."""
     ev, tally = evidence, _Tally()
-    if ev.user_type and (ut := USER_TYPES.get(ev.user_type.lower())):
+    ut = USER_TYPES.get(ev.user_type.lower()) if ev.user_type else None
+    if ut:
         tally.add(ut, W_USER_TYPE, f"MaxMind user type: {ev.user_type}")
     for flag in dict.fromkeys(ev.anonymous):
         # Flags come together (a VPN on a hoster); the first carries the weight.
@@ -321,7 +343,7 @@ def classify(evidence: Evidence) -> Classification:
     # Evidence about the address itself (a named assignment, a MaxMind lead type) outranks what
     # the AS says about its network as a whole: the AS is then only the upstream.
     named = _assignment(ev, tally)
-    upstream = UPSTREAM_DISCOUNT if named or tally.scores.keys() & LEAD_TYPES else 1.0
+    upstream = UPSTREAM_DISCOUNT if named or ut in LEAD_TYPES else 1.0
     if ev.network_type and (nt := NETWORK_TYPES.get(ev.network_type.strip().lower())):
         tally.add(nt[0], W_NETWORK_TYPE * nt[1] * upstream, f"network type: {ev.network_type}")
     if ev.asn is not None and (listed := rules().asn_types.get(ev.asn)):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from spoor.db.bulk import executemany
-from spoor.db.schema import ip_ranges, ip_sources
+from spoor.db.schema import asn_types, ip_ranges, ip_sources
 from spoor.identify.datasets import ReadReport, read_dataset
 from spoor.identify.types import RangeRecord
 
@@ -117,6 +117,51 @@ def import_dataset(
                 overlapping=report.overlapping,
                 details=json.dumps(details, default=str),
             )
+        )
+    return next(s for s in status(engine) if s.name == name)
+
+
+@dataclass(frozen=True)
+class AsnType:
+    """What a classification source says of one AS."""
+
+    asn: int
+    network_type: str  # e.g. CAIDA "Transit/Access", PeeringDB "Cable/DSL/ISP"
+    name: str | None = None
+
+
+def import_asn_types(
+    engine: Engine,
+    name: str,
+    fmt: str,
+    file: str,
+    records: Iterator[AsnType],
+    now: int,
+    version: str | None = None,
+    bad_rows: int = 0,
+) -> SourceStatus:
+    """Store a classification source (replacing its previous version) in one transaction."""
+    columns = ("source_id", "asn", "network_type", "name")
+    with engine.begin() as conn:
+        conn.execute(delete(ip_sources).where(ip_sources.c.name == name))
+        source_id = conn.execute(
+            ip_sources.insert().values(
+                name=name,
+                format=fmt,
+                version=version,
+                file=file,
+                records=0,
+                bad_rows=bad_rows,
+                overlapping=0,
+                imported_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        unique = {r.asn: r for r in records}  # a later row for the same AS wins
+        rows = [(source_id, r.asn, r.network_type, r.name) for r in unique.values()]
+        for start in range(0, len(rows), BATCH):
+            executemany(conn, asn_types.insert(), columns, rows[start : start + BATCH])
+        conn.execute(
+            ip_sources.update().where(ip_sources.c.id == source_id).values(records=len(rows))
         )
     return next(s for s in status(engine) if s.name == name)
 

@@ -21,8 +21,15 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, select
 
-from spoor.db.schema import ip_ranges, ip_sources, known_ranges, org_corrections
-from spoor.identify.classify import classify
+from spoor.db.schema import (
+    asn_types,
+    ip_ranges,
+    ip_sources,
+    known_ranges,
+    org_corrections,
+    organizations,
+)
+from spoor.identify.classify import FIRM_LEAD_CONFIDENCE, classify
 from spoor.identify.ipdb import RANGE_COLUMNS
 from spoor.identify.ipindex import NOT_FOUND, RangeIndex, int_to_ip, ip_to_int
 from spoor.identify.types import LEAD_TYPES, Evidence, OrgType
@@ -97,7 +104,10 @@ class Resolution:
 
     @property
     def is_lead(self) -> bool:
-        return self.type in LEAD_TYPES and not self.hidden and self.relation is None
+        """A lead type, firmly enough (a bare company-like name is not), not set aside."""
+        if self.hidden or self.relation is not None or self.type not in LEAD_TYPES:
+            return False
+        return self.confidence >= FIRM_LEAD_CONFIDENCE
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -159,6 +169,8 @@ class Resolver:
     known_orgs: list[int] = field(default_factory=list)
     corrections: dict[int, Correction] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)  # names of orgs known by correction
+    asn_types: dict[int, str] = field(default_factory=dict)  # CAIDA / PeeringDB network types
+    known_types: dict[int, str] = field(default_factory=dict)  # types of known-range orgs
 
     def __post_init__(self) -> None:
         # Addresses repeat a lot in traffic; a per-instance cache dies with its resolver.
@@ -170,6 +182,10 @@ class Resolver:
         with engine.connect() as conn:
             resolver = cls(layers=list(_load_layers(conn)))
             resolver._load_corrections(conn)
+            for row in conn.execute(
+                select(asn_types.c.asn, asn_types.c.network_type).order_by(asn_types.c.source_id)
+            ):
+                resolver.asn_types[row.asn] = row.network_type
         return resolver
 
     def _load_corrections(self, conn: Connection) -> None:
@@ -188,13 +204,19 @@ class Resolver:
             )
         ).all()
         self.known_orgs = [row.org_id for row in known]
+        org = organizations.c
+        for row in conn.execute(
+            select(org.id, org.name, org.type).where(org.id.in_(set(self.known_orgs)))
+        ):
+            self.names.setdefault(row.id, row.name)
+            self.known_types[row.id] = row.type
         self.known = RangeIndex.build(
             (row.version, int.from_bytes(row.first), int.from_bytes(row.last), n)
             for n, row in enumerate(known)
         )
 
     def __len__(self) -> int:
-        return sum(len(layer.first) for layer in self.layers)
+        return sum(len(layer.first) for layer in self.layers) + len(self.asn_types)
 
     def networks(self, ip: str) -> list[Network]:
         """Every source's most specific range holding `ip`, smallest first."""
@@ -219,7 +241,7 @@ class Resolver:
         networks = self.networks(ip)
         if not networks:
             return None
-        return self._apply_corrections(_from_networks(ip, networks))
+        return self._apply_corrections(_from_networks(ip, networks, self.asn_types))
 
     def _known(self, ip: str, org_id: int) -> Resolution:
         correction = self.corrections.get(org_id, Correction())
@@ -266,7 +288,7 @@ class Resolver:
         )
 
 
-def _from_networks(ip: str, networks: list[Network]) -> Resolution:
+def _from_networks(ip: str, networks: list[Network], types: dict[int, str]) -> Resolution:
     def first(attr: str) -> Any:
         return next((getattr(n, attr) for n in networks if getattr(n, attr)), None)
 
@@ -295,7 +317,7 @@ def _from_networks(ip: str, networks: list[Network]) -> Resolution:
         anonymous=first("anonymous") or (),
         netname=first("netname"),
         descr=first("descr"),
-        network_type=first("network_type"),
+        network_type=first("network_type") or (types.get(asn) if asn else None),
         country=first("country"),
         registry_assignment=assignment is not None,
     )
@@ -328,7 +350,11 @@ def _from_networks(ip: str, networks: list[Network]) -> Resolution:
 
 
 def _load_layers(conn: Connection) -> Iterable[_Layer]:
-    sources = conn.execute(select(ip_sources.c.id, ip_sources.c.name, ip_sources.c.format)).all()
+    sources = conn.execute(
+        select(ip_sources.c.id, ip_sources.c.name, ip_sources.c.format).where(
+            ip_sources.c.id.in_(select(ip_ranges.c.source_id).distinct())
+        )
+    ).all()
     columns = [getattr(ip_ranges.c, name) for name in RANGE_COLUMNS]
     for source in sources:
         result = conn.execute(

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-28 05:51:06.180138
+Create Date: 2026-11-28
 """
 
 import sqlalchemy as sa
