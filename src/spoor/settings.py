@@ -73,6 +73,16 @@ def _networks(text: str) -> tuple[Network, ...]:
     return tuple(out)
 
 
+def _addresses(text: str) -> tuple[str, ...]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(ipaddress.ip_address(part)))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not an IP address") from exc
+    return tuple(out)
+
+
 def _patterns(text: str) -> tuple[re.Pattern[str], ...]:
     out = []
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -170,6 +180,21 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
         "import_workers",
     ),
+    Setting(
+        "SPOOR_DNS_SERVERS",
+        "",
+        "Comma-separated DNS servers for reverse DNS (PTR) lookups, when they are turned on "
+        "(`spoor import --reverse-dns`). Empty: the system's /etc/resolv.conf.",
+        _addresses,
+        "dns_servers",
+    ),
+    Setting(
+        "SPOOR_DNS_PORT",
+        "53",
+        "Port of the DNS servers above.",
+        _positive_int,
+        "dns_port",
+    ),
 )
 
 
@@ -185,6 +210,8 @@ class Settings:
     ip_retention: str = "none"
     import_batch: int = 5000
     import_workers: int = 0
+    dns_servers: tuple[str, ...] = ()
+    dns_port: int = 53
 
     @property
     def sqlalchemy_url(self) -> str:

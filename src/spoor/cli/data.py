@@ -86,6 +86,9 @@ def import_command(
         ),
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary.")] = False,
+    reverse_dns: Annotated[
+        bool, typer.Option(help="Look up each address's PTR name to identify organizations.")
+    ] = False,
 ) -> None:
     """Import web-server access logs into visits."""
     settings = load_settings()
@@ -94,7 +97,15 @@ def import_command(
     started = time.perf_counter()
     try:
         with progress.shown():
-            summary = import_logs(engine, settings, files, site=site, fmt=fmt, progress=progress)
+            summary = import_logs(
+                engine,
+                settings,
+                files,
+                site=site,
+                fmt=fmt,
+                progress=progress,
+                reverse_dns=reverse_dns,
+            )
     except (InputError, UnknownFormat, SiteError) as exc:
         raise fail(str(exc)) from exc
     seconds = time.perf_counter() - started

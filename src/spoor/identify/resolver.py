@@ -32,6 +32,7 @@ from spoor.db.schema import (
 from spoor.identify.classify import FIRM_LEAD_CONFIDENCE, classify
 from spoor.identify.ipdb import RANGE_COLUMNS
 from spoor.identify.ipindex import NOT_FOUND, RangeIndex, int_to_ip, ip_to_int
+from spoor.identify.rdns import access_network_hint, is_crawler_host, registrable_domain
 from spoor.identify.types import LEAD_TYPES, Evidence, OrgType
 
 
@@ -228,20 +229,21 @@ class Resolver:
                 found.append(layer.network(row))
         return sorted(found, key=lambda n: n.size)
 
-    def resolve(self, ip: str) -> Resolution | None:
-        """The organization behind `ip`, or None when no source knows the address."""
-        return self._cached(ip)
+    def resolve(self, ip: str, hostname: str | None = None) -> Resolution | None:
+        """The organization behind `ip` (and its reverse DNS name, if looked up), or None."""
+        return self._cached(ip, hostname)
 
-    def _resolve(self, ip: str) -> Resolution | None:
+    def _resolve(self, ip: str, hostname: str | None) -> Resolution | None:
         version, value = ip_to_int(ip)
         if self.known is not None:
             row = self.known.lookup_int(version, value)
             if row != NOT_FOUND:
                 return self._known(ip, self.known_orgs[row])
         networks = self.networks(ip)
-        if not networks:
-            return None
-        return self._apply_corrections(_from_networks(ip, networks, self.asn_types))
+        found = _from_networks(ip, networks, self.asn_types, hostname) if networks else None
+        if hostname:
+            found = _named_by_hostname(ip, hostname, found) or found
+        return self._apply_corrections(found) if found else None
 
     def _known(self, ip: str, org_id: int) -> Resolution:
         correction = self.corrections.get(org_id, Correction())
@@ -288,20 +290,65 @@ class Resolver:
         )
 
 
-def _from_networks(ip: str, networks: list[Network], types: dict[int, str]) -> Resolution:
+_ACCESS_TYPES = frozenset({OrgType.ISP, OrgType.MOBILE})
+
+
+def _named_by_hostname(ip: str, hostname: str, found: Resolution | None) -> Resolution | None:
+    """An organization named by reverse DNS where the datasets only know an access network.
+
+    "mail.brightwater.nl" inside an ISP's block is Brightwater's own line; "dsl-1-2-3-4.
+    pool.isp.nl" is the ISP's. Crawler and access-network host names name nobody.
+    """
+    if found is not None and found.type not in _ACCESS_TYPES:
+        return None
+    domain = registrable_domain(hostname)
+    if domain is None or access_network_hint(hostname) or is_crawler_host(hostname):
+        return None
+    if found is not None and found.domain and registrable_domain(found.domain) == domain:
+        return None  # the access network's own host
+    evidence = Evidence(
+        org=domain,
+        domain=domain,
+        hostname=hostname,
+        asn=found.asn if found else None,
+        country=found.country if found else None,
+        registry_assignment=True,
+    )
+    verdict = classify(evidence)
+    reasons = (f"reverse DNS names {domain} ({hostname})", *verdict.reasons)
+    key = f"domain:{domain}"
+    return Resolution(
+        ip,
+        org_id_for(key),
+        key,
+        domain,
+        verdict.type,
+        verdict.confidence,
+        evidence.asn,
+        evidence.country,
+        domain,
+        "reverse DNS",
+        hostname,
+        reasons,
+    )
+
+
+def _from_networks(
+    ip: str, networks: list[Network], types: dict[int, str], hostname: str | None = None
+) -> Resolution:
     def first(attr: str) -> Any:
         return next((getattr(n, attr) for n in networks if getattr(n, attr)), None)
 
     as_net = next((n for n in networks if n.asn and n.org and n.format != "rpsl"), None)
     asn = first("asn")
-    # A registry assignment smaller than the AS's route names the company using it.
+    # A registry object no larger than the AS's route names the organization using it.
     assignment = next(
         (
             n
             for n in networks
             if n.format == "rpsl"
             and (n.descr or n.netname)
-            and (as_net is None or n.size < as_net.size)
+            and (as_net is None or n.size <= as_net.size)
         ),
         None,
     )
@@ -320,6 +367,7 @@ def _from_networks(ip: str, networks: list[Network], types: dict[int, str]) -> R
         network_type=first("network_type") or (types.get(asn) if asn else None),
         country=first("country"),
         registry_assignment=assignment is not None,
+        hostname=hostname,
     )
     verdict = classify(evidence)
     if assignment is not None:

@@ -139,6 +139,7 @@ class LogImporter:
         site: Site,
         progress: Progress | None = None,
         resolver: Resolver | None = None,
+        reverse_dns: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -160,6 +161,7 @@ class LogImporter:
         self.session_step = Pipeline(Context(self.rules, None, self.sessions), SESSION_STEPS)
         self._keys = _Keys()
         self.resolver = resolver
+        self.reverse_dns = reverse_dns and resolver is not None
         self.today = datetime.now(UTC).date()
         self._run_secret = secrets.token_bytes(32)
         self.writer = BackgroundWriter(engine)
@@ -208,6 +210,8 @@ class LogImporter:
             today=self.today,
             run_secret=self._run_secret,
             resolver=self.resolver,
+            dns_servers=self.settings.dns_servers if self.reverse_dns else None,
+            dns_port=self.settings.dns_port,
         )
         chunks = blocks(source.head, source.stream, BLOCK_BYTES)
         workers = self.settings.import_workers or os.cpu_count() or 1
@@ -359,13 +363,19 @@ def import_logs(
     site: str | None = None,
     fmt: str = "auto",
     progress: Progress | None = None,
+    reverse_dns: bool = False,
 ) -> ImportSummary:
-    """Import log inputs (paths or '-') into a site; the service behind `spoor import`."""
+    """Import log inputs (paths or '-') into a site; the service behind `spoor import`.
+
+    With `reverse_dns`, each address's PTR name joins the evidence (as Matomo's
+    --enable-reverse-dns): it can name a company inside an ISP's block.
+    """
     now = int(datetime.now(UTC).timestamp())
     with engine.begin() as conn:
         target = site_for_import(conn, site, settings.timezone, now)
     resolver = load_resolver(engine)
-    return LogImporter(engine, settings, target, progress, resolver).run(names, fmt)
+    importer = LogImporter(engine, settings, target, progress, resolver, reverse_dns)
+    return importer.run(names, fmt)
 
 
 def load_resolver(engine: Engine) -> Resolver | None:

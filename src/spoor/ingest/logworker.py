@@ -21,9 +21,10 @@ from typing import IO
 from sqlalchemy import Engine
 
 from spoor.db.engine import make_engine
+from spoor.identify.rdns import ReverseDns
 from spoor.identify.resolver import Resolution
 from spoor.ingest import store
-from spoor.ingest.logformats import LogFormat, MalformedLine
+from spoor.ingest.logformats import LogFormat, LogLine, MalformedLine
 from spoor.ingest.pipeline import (
     PER_HIT_STEPS,
     Context,
@@ -83,6 +84,8 @@ class WorkerSetup:
     today: date
     run_secret: bytes  # see visitors.ImportSalts
     resolver: OrgResolver | None = None  # loaded before the workers fork: shared memory
+    dns_servers: tuple[str, ...] | None = None  # reverse DNS on: these servers (empty: system)
+    dns_port: int = 53
 
 
 class ChunkWorker:
@@ -97,6 +100,13 @@ class ChunkWorker:
         self.pipeline = Pipeline(context, PER_HIT_STEPS)
         self.local_day = LocalDays(setup.site.timezone)
         self.site_id = setup.site.id
+        self.rdns: ReverseDns | None = None
+        if setup.dns_servers is not None:
+            self.rdns = (
+                ReverseDns(list(setup.dns_servers), setup.dns_port)
+                if setup.dns_servers
+                else ReverseDns.from_system()
+            )
 
     def _salt(self, day: date) -> bytes:
         if self._engine is None:
@@ -113,28 +123,14 @@ class ChunkWorker:
         if lines and not lines[-1]:
             lines.pop()  # the block ends with a newline
         result = ChunkResult(first_line, first_line + len(lines) - 1)
-        parse, run, site_id = self.parser.parse, self.pipeline.process, self.site_id
-        first = last = None
-        for line_no, line in enumerate(lines, first_line):
-            if line_no <= done:
-                result.skipped += 1
-                if self.parser.stateful:
-                    _parse_quietly(self.parser, line)
-                continue
-            try:
-                record = parse(line.decode("utf-8", "replace"))
-            except MalformedLine as exc:
-                result.malformed += 1
-                if len(result.malformed_examples) < MAX_EXAMPLES:
-                    result.malformed_examples.append((line_no, str(exc)))
-                continue
-            if record is None:
-                continue
+        records = self._parse(lines, first_line, done, result)
+        if self.rdns is not None:
+            # One concurrent round of PTR lookups for the chunk's addresses, then the steps.
+            ips = {record.ip for _, _, record in records}
+            self.pipeline.ctx.hostnames = self.rdns.lookup_many_sync(ips)
+        run, site_id = self.pipeline.process, self.site_id
+        for line_no, line, record in records:
             ts = record.ts
-            if first is None or ts < first:
-                first = ts
-            if last is None or ts > last:
-                last = ts
             raw = RawHit(
                 site_id=site_id,
                 ts=ts,
@@ -164,8 +160,34 @@ class ChunkWorker:
                 hit.client, hit.visitor, hit.visitor_before, hit.ip_prefix, org_id, digest,
             ))
             # fmt: on
-        result.first, result.last = first, last
         return result
+
+    def _parse(
+        self, lines: list[bytes], first_line: int, done: int, result: ChunkResult
+    ) -> list[tuple[int, bytes, LogLine]]:
+        parse = self.parser.parse
+        records = []
+        for line_no, line in enumerate(lines, first_line):
+            if line_no <= done:
+                result.skipped += 1
+                if self.parser.stateful:
+                    _parse_quietly(self.parser, line)
+                continue
+            try:
+                record = parse(line.decode("utf-8", "replace"))
+            except MalformedLine as exc:
+                result.malformed += 1
+                if len(result.malformed_examples) < MAX_EXAMPLES:
+                    result.malformed_examples.append((line_no, str(exc)))
+                continue
+            if record is not None:
+                records.append((line_no, line, record))
+                ts = record.ts
+                if result.first is None or ts < result.first:
+                    result.first = ts
+                if result.last is None or ts > result.last:
+                    result.last = ts
+        return records
 
 
 def _parse_quietly(parser: LogFormat, line: bytes) -> None:

@@ -50,7 +50,7 @@ class Dropped:
 class OrgResolver(Protocol):
     """Resolves an address to an organization (spoor.identify.resolver.Resolver)."""
 
-    def resolve(self, ip: str) -> Resolution | None: ...
+    def resolve(self, ip: str, hostname: str | None = None) -> Resolution | None: ...
 
 
 @dataclass(slots=True)
@@ -86,6 +86,8 @@ class Context:
     sessions: SessionTracker | None  # None where only PER_HIT_STEPS run
     keep_ip_prefix: bool = False
     resolver: OrgResolver | None = None  # None: no IP data imported yet
+    # Reverse DNS names looked up ahead for a batch of hits (None: reverse DNS is off).
+    hostnames: dict[str, str | None] | None = None
     local_day: LocalDays = field(init=False)
 
     def __post_init__(self) -> None:
@@ -174,7 +176,8 @@ def put_ua(hit: Hit, ctx: Context) -> Hit | Dropped:
 def put_org(hit: Hit, ctx: Context) -> Hit | Dropped:
     """The organization behind the address, resolved while the raw IP is still here."""
     if ctx.resolver is not None:
-        hit.org = ctx.resolver.resolve(hit.raw.ip)
+        hostname = ctx.hostnames.get(hit.raw.ip) if ctx.hostnames is not None else None
+        hit.org = ctx.resolver.resolve(hit.raw.ip, hostname)
     return hit
 
 
