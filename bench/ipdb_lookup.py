@@ -52,6 +52,7 @@ from typing import Any
 import maxminddb
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spoor.identify.ipindex import RangeIndex, int_to_ip, ip_to_int
@@ -480,7 +481,7 @@ def print_results(cases: list[Case]) -> None:
         table.add_row(
             c.name,
             f"{c.addresses:,}",
-            c.spoor_method.replace("`", ""),
+            escape(c.spoor_method.replace("`", "")),
             f"{c.rate('spoor'):,.0f}",
             f"{c.rate('mmdb'):,.0f}",
             f"{c.ratio:.2f}x",
@@ -501,6 +502,22 @@ def markdown_table(cases: list[Case]) -> list[str]:
             f"| {c.rate('mmdb'):,.0f} | {c.ratio:.2f}x | {verdict(c.ratio)} |"
         )
     return lines
+
+
+def code_state() -> str:
+    """The commit measured, and whether the measured modules had uncommitted edits."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    modules = ("src/spoor/identify/ipindex.py", "src/spoor/identify/resolver.py")
+    edited = [
+        line.split(maxsplit=1)[-1]
+        for line in git("status", "--porcelain", "--", *modules).splitlines()
+    ]
+    state = f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}"
+    return state + (f" with uncommitted edits to {', '.join(edited)}" if edited else "")
 
 
 def version_of(dist: str) -> str:
@@ -529,7 +546,7 @@ def record(
         f"Measured {today} on this project's {os.cpu_count()}-core machine: Python "
         f"{platform.python_version()}, numpy {np.__version__}, maxminddb "
         f"{version_of('maxminddb')} (reader `{facts['reader']}`, MODE_MMAP_EXT), .mmdb "
-        f"written by mmdb-writer {version_of('mmdb-writer')}.",
+        f"written by mmdb-writer {version_of('mmdb-writer')}. Spoor at {code_state()}.",
         "",
         f"Data: ip-location-db ASN CSVs from `shared/data/ipdb/ip-location-db-asn`: "
         f"{facts['rows4']:,} IPv4 + {facts['rows6']:,} IPv6 rows -> {facts['segments']:,} "

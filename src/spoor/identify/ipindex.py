@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import socket
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,10 +41,14 @@ def int_to_ip(version: int, value: int) -> str:
 
 @dataclass(frozen=True)
 class Segments:
-    """Sorted segment starts; segment i covers [starts[i], starts[i+1]) -> payloads[i]."""
+    """Sorted segment starts; segment i covers [starts[i], starts[i+1]) -> payloads[i].
 
-    starts: list[int]
-    payloads: list[int]
+    IPv4 starts and all payloads are packed in arrays (8 bytes each instead of a Python
+    int object each); IPv6 starts need 128 bits and stay a list.
+    """
+
+    starts: Sequence[int]
+    payloads: Sequence[int]
 
     def find(self, value: int) -> int:
         i = bisect.bisect_right(self.starts, value) - 1
@@ -86,7 +91,8 @@ def flatten(ranges: Iterable[tuple[int, int, int]], top: int) -> tuple[Segments,
         emit(start, payload)
         stack.append((end, payload))
     close_before(top + 2)
-    return Segments(starts, payloads), contradictions
+    packed_starts: Sequence[int] = array("Q", starts) if top <= V4_MAX else starts
+    return Segments(packed_starts, array("q", payloads)), contradictions
 
 
 class RangeIndex:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -129,38 +130,31 @@ class Resolution:
 
 @dataclass
 class _Layer:
-    """One stored source: its index and its rows (ranges in numpy, attributes interned)."""
+    """One stored source: its index, its rows' bounds packed, attributes interned."""
 
     name: str
     format: str
     index: RangeIndex
-    first: list[int]
-    last: list[int]
-    version: list[int]
+    bounds: bytes  # 32 bytes a row: first and last address, 16 bytes big-endian each
+    version: array[int]
     attrs: list[tuple[Any, ...]]
     attr_of_row: npt.NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return len(self.version)
 
     def network(self, row: int) -> Network:
         a = self.attrs[int(self.attr_of_row[row])]
         anonymous = tuple(a[7].split(",")) if a[7] else ()
+        at = row * 32
+        first = int.from_bytes(self.bounds[at : at + 16], "big")
+        last = int.from_bytes(self.bounds[at + 16 : at + 32], "big")
+        # fmt: off
         return Network(
-            self.name,
-            self.format,
-            self.version[row],
-            self.first[row],
-            self.last[row],
-            a[0],
-            a[1],
-            a[2],
-            a[3],
-            a[4],
-            a[5],
-            a[6],
-            anonymous,
-            a[8],
-            a[9],
-            a[10],
+            self.name, self.format, self.version[row], first, last,
+            a[0], a[1], a[2], a[3], a[4], a[5], a[6], anonymous, a[8], a[9], a[10],
         )
+        # fmt: on
 
 
 @dataclass
@@ -217,7 +211,7 @@ class Resolver:
         )
 
     def __len__(self) -> int:
-        return sum(len(layer.first) for layer in self.layers) + len(self.asn_types)
+        return sum(len(layer) for layer in self.layers) + len(self.asn_types)
 
     def networks(self, ip: str) -> list[Network]:
         """Every source's most specific range holding `ip`, smallest first."""
@@ -410,25 +404,26 @@ def _load_layers(conn: Connection) -> Iterable[_Layer]:
             .where(ip_ranges.c.source_id == source.id)
             .order_by(ip_ranges.c.id)
         )
-        firsts: list[int] = []
-        lasts: list[int] = []
-        versions: list[int] = []
+        bounds = bytearray()
+        versions = array("B")
+        ranges: list[tuple[int, int, int, int]] = []
         interned: dict[tuple[Any, ...], int] = {}
-        attr_ids: list[int] = []
-        for row in result:
+        attr_ids = array("i")
+        for n, row in enumerate(result):
             versions.append(row[0])
-            firsts.append(int.from_bytes(row[1], "big"))
-            lasts.append(int.from_bytes(row[2], "big"))
+            bounds += row[1]
+            bounds += row[2]
+            ranges.append((row[0], int.from_bytes(row[1], "big"), int.from_bytes(row[2], "big"), n))
             attrs = tuple(row[3:])
             attr_ids.append(interned.setdefault(attrs, len(interned)))
-        index = RangeIndex.build((versions[n], firsts[n], lasts[n], n) for n in range(len(firsts)))
+        index = RangeIndex.build(ranges)
+        del ranges
         yield _Layer(
             source.name,
             source.format,
             index,
-            firsts,
-            lasts,
+            bytes(bounds),
             versions,
             list(interned),
-            np.array(attr_ids, dtype=np.int32),
+            np.frombuffer(attr_ids, dtype=np.int32),
         )

@@ -1,11 +1,9 @@
 """`spoor ipdb update`: download the free IP datasets, verify them, import them as sources.
 
-Each source is fetched (or taken from a local directory with `from_dir`), checked (gzip read
-to the end, not empty, its reader accepts it) and only then imported; ipdb replaces a source
-in one transaction, so a failed source keeps its previous data while the others update.
-Conditional requests (ETag, If-Modified-Since) and a content hash make a repeated run cheap:
-what the database already holds is reported "unchanged". See docs/ipdb-update.md.
-"""
+Each file is fetched (or taken from `from_dir`), checked (gzip read to the end, not empty, its
+reader accepts it) and only then imported. ipdb replaces a source in one transaction, so a
+failed source keeps its previous data. ETag / If-Modified-Since and a content hash make a
+repeated run cheap ("unchanged"). See docs/ipdb-update.md."""
 
 from __future__ import annotations
 
@@ -42,12 +40,12 @@ log = logging.getLogger(__name__)
 USER_AGENT = "spoor-ipdb-update"
 CHUNK = 1 << 20
 STATE_FILE = "update-state.json"  # per source: download validators and what was imported
-MAX_INDEX_BYTES = 4 << 20
-# 20210401, 2024-05, 2024_05_01: the date of a release in its file name.
-_DATE = re.compile(
-    r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)"
-)
+MAX_INDEX_BYTES = 4 << 20  # a directory listing larger than this is not one
+# A release date in a file name: 20210401, 2024-05, 2024_05_01.
+_DATE = re.compile(r"(?<!\d)(20\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
 _HREF = re.compile(r"""href\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+Opener = Callable[[str], IO[bytes]]
+Progress = Callable[[str, int, int | None], None]  # (source name, bytes so far, total or None)
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ DEFAULT_SOURCES: tuple[Source, ...] = (
 
 @dataclass
 class UpdateResult:
-    source: str
+    source: str  # Source.name
     status: Literal["imported", "unchanged", "failed", "skipped"]
     version: str | None
     records: int
@@ -95,17 +93,15 @@ class UpdateError(Exception):
     """One source cannot be updated; the message says why, for the operator."""
 
 
+class _Missing(UpdateError):
+    """from_dir holds no file for the source: skipped, not failed."""
+
+
 @dataclass
 class _File:
-    """A verified-or-not candidate file and what is known about where it came from."""
-
     path: Path
     meta: dict[str, Any] = field(default_factory=dict)  # url, remote_name, etag, last_modified
     checked: bool = False  # gzip integrity already verified
-
-
-Opener = Callable[[str], IO[bytes]]
-Progress = Callable[[str, int, int | None], None]
 
 
 def update_sources(
@@ -120,11 +116,10 @@ def update_sources(
     progress: Progress | None = None,
     timeout: float = 60.0,
 ) -> list[UpdateResult]:
-    """Update every source; one result per source, in order. Never raises for one source.
+    """Update every source; one result each, in order; a failing source never stops the rest.
 
-    With from_dir nothing is downloaded. `opener(url)` replaces urllib (it gets no
-    conditional headers, so only the content hash detects unchanged files).
-    """
+    With from_dir nothing is downloaded. `opener(url)` replaces urllib; it gets no conditional
+    headers, so then only the content hash tells an unchanged file."""
     download_dir.mkdir(parents=True, exist_ok=True)
     state_path = download_dir / STATE_FILE
     state = _load_state(state_path)
@@ -136,18 +131,12 @@ def update_sources(
         try:
             if from_dir is None:
                 url = (url_overrides or {}).get(source.name, source.url)
-                file: _File | None = fetcher.download(source, url, download_dir, entry, now)
-            elif path := _local_file(source, from_dir):
-                file = _File(path, {"file_date": _iso(path.stat().st_mtime)})
+                file = fetcher.download(source, url, download_dir, entry, now)
             else:
-                file = None
-            if file is None:
-                names = ", ".join((source.filename, *source.patterns))
-                result = UpdateResult(
-                    source.name, "skipped", None, 0, f"no {names} in {from_dir}", 0
-                )
-            else:
-                result = _import(engine, source, file, entry, now)
+                file = _local_file(source, from_dir)
+            result = _import(engine, source, file, entry, now)
+        except _Missing as exc:
+            result = UpdateResult(source.name, "skipped", None, 0, str(exc), 0)
         except (UpdateError, DatasetError) as exc:
             result = UpdateResult(source.name, "failed", None, 0, f"{exc}; previous data kept", 0)
         except Exception as exc:  # a database error or a bug must not stop the other sources
@@ -162,7 +151,9 @@ def update_sources(
 def _import(
     engine: Engine, source: Source, file: _File, entry: dict[str, Any], now: datetime
 ) -> UpdateResult:
-    digest = file.meta.get("sha256") or _sha256(file.path)
+    if not (digest := file.meta.get("sha256")):
+        with file.path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
     current = {s.name: s for s in ipdb.status(engine)}.get(source.name)
     last = (entry.get("imported_sha256"), entry.get("imported_at"))
     if current and last == (digest, current.imported_at):  # nobody replaced our import since
@@ -171,7 +162,7 @@ def _import(
     if source.kind not in ("ranges", "asn_types"):
         raise UpdateError(f"unknown source kind {source.kind!r} (ranges or asn_types)")
     if not file.checked:
-        _check_content(file.path)
+        _check_content(file.path, str(file.path))
     stamp = int(now.timestamp())
     if source.kind == "asn_types":
         types, areport = read_asn_types(file.path, source.fmt)
@@ -199,15 +190,13 @@ def _import(
     return UpdateResult(source.name, "imported", status.version, status.records, message, 0)
 
 
+@dataclass
 class _Fetcher:
-    """Downloads for one run; remembers hosts that could not be reached so as not to wait
-    for them again (both RIPE files live on one server)."""
-
-    def __init__(self, opener: Opener | None, progress: Progress | None, timeout: float) -> None:
-        self.opener = opener
-        self.progress = progress
-        self.timeout = timeout
-        self.dead: dict[str, str] = {}
+    opener: Opener | None
+    progress: Progress | None
+    timeout: float
+    # Hosts that could not be reached are not waited for again (RIPE serves two files).
+    dead: dict[str, str] = field(default_factory=dict)
 
     def download(
         self, source: Source, url: str, directory: Path, entry: dict[str, Any], now: datetime
@@ -217,10 +206,12 @@ class _Fetcher:
         if url.endswith("/"):
             url = self._discover(url, source.patterns[0] if source.patterns else "*")
         candidates = [url]
-        if "{YYYY}" in url or "{MM}" in url:
-            # A monthly file appears some time into its month: fall back to last month's.
+        if "{YYYY}" in url:  # a monthly file appears some time into its month: try last month's
             prev = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
-            candidates = [_month_url(url, now.year, now.month), _month_url(url, *prev)]
+            months = ((now.year, now.month), prev)
+            candidates = [
+                url.replace("{YYYY}", f"{y}").replace("{MM}", f"{m:02d}") for y, m in months
+            ]
         for i, candidate in enumerate(candidates):
             headers = {}
             if final.is_file() and saved.get("url") == candidate:
@@ -293,7 +284,7 @@ class _Fetcher:
                     done += len(chunk)
                     if self.progress is not None:
                         self.progress(name, done, total)
-            _check_content(tmp)
+            _check_content(tmp, f"file downloaded from {url}")
             os.replace(tmp, final)
         except (OSError, http.client.HTTPException) as exc:
             host = urllib.parse.urlsplit(url).netloc
@@ -309,19 +300,13 @@ class _Fetcher:
         }
 
 
-def _month_url(url: str, year: int, month: int) -> str:
-    return url.replace("{YYYY}", f"{year:04d}").replace("{MM}", f"{month:02d}")
-
-
 def _resolve_within(url: str, timeout: float) -> None:
-    """Look the host up with a deadline: getaddrinfo ignores socket timeouts and can block
-    for a long time on a machine without network."""
+    """Look the host up with a deadline: getaddrinfo ignores socket timeouts."""
     parts = urllib.parse.urlsplit(url)
-    host = parts.hostname
-    if not host or parts.scheme not in ("http", "https"):
-        return
-    if parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
-        return  # the proxy resolves the name
+    host = parts.hostname or ""
+    proxied = parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+    if not host or parts.scheme not in ("http", "https") or proxied:
+        return  # nothing to look up here, or the proxy does it
     errors: list[OSError] = []
 
     def lookup() -> None:
@@ -330,7 +315,7 @@ def _resolve_within(url: str, timeout: float) -> None:
         except OSError as exc:
             errors.append(exc)
 
-    thread = threading.Thread(target=lookup, daemon=True)
+    thread = threading.Thread(target=lookup, daemon=True)  # left behind if it hangs
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -349,7 +334,7 @@ def _unreachable(host: str, reason: object, timeout: float) -> str:
     return f"cannot reach {host}: {reason}"
 
 
-def _check_content(path: Path) -> int:
+def _check_content(path: Path, label: str) -> None:
     """Read the whole file (through gzip), so truncation or a bad CRC shows before import."""
     size = 0
     try:
@@ -357,28 +342,23 @@ def _check_content(path: Path) -> int:
             while chunk := fh.read(CHUNK):
                 size += len(chunk)
     except (*READ_ERRORS, ValueError) as exc:
-        raise UpdateError(f"{path.name}: corrupt or truncated: {exc}") from exc
+        raise UpdateError(f"{label}: corrupt or truncated: {exc}") from exc
     if size == 0:
-        raise UpdateError(f"{path.name}: empty file")
-    return size
+        raise UpdateError(f"{label}: empty file")
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _local_file(source: Source, directory: Path) -> Path | None:
-    exact = directory / source.filename
-    if exact.is_file():
-        return exact
-    found = [
+def _local_file(source: Source, directory: Path) -> _File:
+    found = [directory / source.filename] if (directory / source.filename).is_file() else []
+    found = found or [
         p
         for pattern in source.patterns
         for p in directory.glob(pattern)
         if p.is_file() and not p.name.startswith(".") and p.name != STATE_FILE
     ]
-    return max(found, key=lambda p: p.name) if found else None  # dated names sort by date
+    if not found:
+        raise _Missing(f"no {', '.join((source.filename, *source.patterns))} in {directory}")
+    path = max(found, key=lambda p: p.name)  # dated names sort by date
+    return _File(path, {"file_date": _iso(path.stat().st_mtime)})
 
 
 def _version(metadata: Mapping[str, str], file: _File) -> str | None:
@@ -409,11 +389,11 @@ def _iso(timestamp: float) -> str:
 
 
 def _load_state(path: Path) -> dict[str, dict[str, Any]]:
-    try:
+    try:  # missing or damaged: this run simply downloads and compares again
         data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
-        return {}  # missing or damaged: the next run simply downloads and compares again
-    return data if isinstance(data, dict) else {}
+        return {}
 
 
 def _save_state(path: Path, state: Mapping[str, Any]) -> None:
