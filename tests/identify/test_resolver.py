@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from spoor.identify import corrections, ipdb
 from spoor.identify.datasets import DatasetError
-from spoor.identify.resolver import Resolver
+from spoor.identify.resolver import LiveResolver, Resolver
 from spoor.identify.types import OrgType
 from spoor.ingest.logimport import import_logs
 from spoor.settings import Settings
@@ -182,3 +182,15 @@ def test_corrections_win_over_datasets(
     known = resolver.resolve("198.51.100.40")
     assert known is not None
     assert (known.name, known.source) == ("Acme Office", "correction")
+
+
+def test_live_resolver_swaps_in_new_data(engine: Engine, tmp_path: Path) -> None:
+    live = LiveResolver(engine)
+    assert live.resolve("198.51.100.10") is None
+    assert not live.refresh()  # nothing changed
+    (tmp_path / "asn.csv").write_text(ASN_CSV)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    assert live.refresh()
+    found = live.resolve("198.51.100.10")
+    assert found is not None
+    assert found.asn == 64496

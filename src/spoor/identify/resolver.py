@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from spoor.db.schema import (
     asn_types,
@@ -427,3 +427,39 @@ def _load_layers(conn: Connection) -> Iterable[_Layer]:
             list(interned),
             np.frombuffer(attr_ids, dtype=np.int32),
         )
+
+
+def data_stamp(conn: Connection) -> tuple[Any, ...]:
+    """Changes whenever stored IP data, known ranges or corrections change."""
+    sources = conn.execute(select(func.count(), func.max(ip_sources.c.id))).one()
+    known = conn.execute(select(func.count(), func.max(known_ranges.c.id))).one()
+    fixes = conn.execute(select(func.count(), func.max(org_corrections.c.updated_at))).one()
+    return (*sources, *known, *fixes)
+
+
+class LiveResolver:
+    """The resolver of a long-running process, rebuilt when the stored data changes.
+
+    A new resolver is built aside and swapped in with one assignment, so a lookup never
+    sees a half-built index, and the old one serves until then.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._stamp: tuple[Any, ...] | None = None
+        self._current: Resolver | None = None
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Rebuild if the data changed; True when it did."""
+        with self._engine.connect() as conn:
+            stamp = data_stamp(conn)
+        if stamp == self._stamp:
+            return False
+        fresh = Resolver.load(self._engine)
+        self._current, self._stamp = fresh, stamp
+        return True
+
+    def resolve(self, ip: str, hostname: str | None = None) -> Resolution | None:
+        current = self._current
+        return current.resolve(ip, hostname) if current is not None else None

@@ -168,10 +168,8 @@ def _import(
         types, areport = read_asn_types(file.path, source.fmt)
         items = list(types)  # the bad row count must be known before the import starts
         version = _version(areport.metadata, file)
-        status = ipdb.import_asn_types(
-            engine, source.name, areport.format, str(file.path), iter(items), stamp,
-            version, areport.bad_rows,
-        )  # fmt: skip
+        args = (source.name, areport.format, str(file.path), iter(items), stamp, version)
+        status = ipdb.import_asn_types(engine, *args, areport.bad_rows)
         bad = areport.bad_rows
     else:
         records, report = read_dataset(file.path, source.fmt)  # raises early for a wrong file
@@ -259,12 +257,8 @@ class _Fetcher:
         except urllib.error.HTTPError as exc:
             exc.close()
             raise UpdateError(f"listing failed: HTTP {exc.code} {exc.reason}: {url}") from None
-        links = {}
-        for href in _HREF.findall(page):
-            target = urllib.parse.urljoin(url, html.unescape(href))
-            name = urllib.parse.unquote(urllib.parse.urlsplit(target).path.rsplit("/", 1)[-1])
-            if fnmatch.fnmatch(name, pattern):
-                links[name] = target
+        targets = [urllib.parse.urljoin(url, html.unescape(h)) for h in _HREF.findall(page)]
+        links = {_basename(t): t for t in targets if fnmatch.fnmatch(_basename(t), pattern)}
         if not links:
             raise UpdateError(f"no file matching {pattern!r} listed at {url}")
         return links[max(links)]
@@ -293,11 +287,15 @@ class _Fetcher:
             tmp.unlink(missing_ok=True)
         return {
             "url": url,
-            "remote_name": urllib.parse.unquote(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]),
+            "remote_name": _basename(url),
             "etag": headers.get("ETag"),
             "last_modified": headers.get("Last-Modified"),
             "sha256": digest.hexdigest(),
         }
+
+
+def _basename(url: str) -> str:
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
 
 
 def _resolve_within(url: str, timeout: float) -> None:
