@@ -158,10 +158,13 @@ def stats_report(report: Report) -> Group:
 
 def companies_table(rows: list[CompanyRow], title: str) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for name in ("Organization", "Type", "Country", "Visits", "Visitors", "Pageviews"):
-        table.add_column(name, justify="right" if name[0] in "VP" else "left")
-    table.add_column("Last seen")
-    table.add_column("Top pages", overflow="fold", max_width=40)
+    table.add_column("Organization", min_width=18, overflow="fold")
+    table.add_column("Type")
+    table.add_column("Country")
+    for name in ("Visits", "Visitors", "Pageviews"):
+        table.add_column(name, justify="right")
+    table.add_column("Last seen", no_wrap=True)
+    table.add_column("Top pages", overflow="ellipsis", no_wrap=True, max_width=32)
     for r in rows:
         seen = datetime.fromtimestamp(r.last_seen, UTC).strftime("%Y-%m-%d")
         pages = ", ".join(path for path, _ in r.top_pages)

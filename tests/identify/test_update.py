@@ -152,7 +152,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     handler = type("SiteHandler", (Handler,), {"site": site})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
     site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield site
     server.shutdown()
@@ -362,3 +362,33 @@ def test_custom_opener_and_content_hash(engine: Engine, site: Site, tmp_path: Pa
     assert run().status == "unchanged"  # no validators from this opener: same bytes, no import
     assert calls == [DEFAULT_SOURCES[0].url] * 2
     assert site.requests == []
+
+
+def test_name_lookup_is_bounded_by_the_timeout(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No real lookup: getaddrinfo is replaced by one that hangs, then by one that fails.
+    release = threading.Event()
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    urls = {"iptoasn-combined": "https://mirror.example.invalid/ip2asn-combined.tsv.gz"}
+    run = partial(
+        update_sources, engine, tmp_path / "dl", now=NOW, sources=DEFAULT_SOURCES[:1],
+        url_overrides=urls, timeout=0.3,
+    )  # fmt: skip
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    started = time.monotonic()
+    [result] = run()
+    release.set()
+    assert time.monotonic() - started < 2
+    assert result.status == "failed"
+    assert "name lookup of mirror.example.invalid took longer than 0.3 s" in result.message
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    [result] = run()
+    assert result.message.startswith("cannot reach mirror.example.invalid: host name not found")

@@ -6,6 +6,7 @@ target, renamed and re-typed ones show as corrected, hidden ones are left out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,10 +65,11 @@ def companies(
     conn: Connection,
     site: Site,
     period: Period,
-    org_type: str | None = None,
+    org_type: str | Iterable[str] | None = None,
     limit: int = 50,
     top_pages: int = 3,
 ) -> list[CompanyRow]:
+    """Organizations by visits in the period; `org_type` keeps one type or several."""
     org_id, own, target = _effective_org()
     org = organizations.c
     # Per visit the corrections that apply are the merge target's, else the org's own.
@@ -98,7 +100,8 @@ def companies(
         .order_by(func.count().desc(), name)
     )
     if org_type:
-        query = query.having(kind == org_type)
+        wanted = [org_type] if isinstance(org_type, str) else list(org_type)
+        query = query.having(kind.in_(wanted))
     rows = conn.execute(query.limit(limit)).all()
     result = [
         CompanyRow(

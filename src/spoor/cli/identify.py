@@ -17,6 +17,8 @@ from spoor.db.engine import open_database
 from spoor.identify import ipdb
 from spoor.identify.datasets import DatasetError
 from spoor.identify.resolver import Resolver
+from spoor.identify.types import LEAD_TYPES
+from spoor.identify.update import update_sources
 from spoor.terminal import companies_table, identify_summary
 
 
@@ -50,6 +52,43 @@ def ipdb_import(
             f"{source.name}: {source.records:,} ranges ({source.format}) in {seconds:.1f}s, "
             f"{source.bad_rows:,} bad rows, {source.overlapping:,} overlapping"
         )
+
+
+@ipdb_app.command("update")
+def ipdb_update(
+    from_dir: Annotated[
+        Path | None,
+        typer.Option("--from", help="Import files from this directory; download nothing."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Download (or take from --from DIR), verify and import the default free sources."""
+    settings = load_settings()
+    if from_dir is not None and not from_dir.is_dir():
+        raise fail(f"--from {from_dir}: not a directory")
+    engine = open_database(settings)
+    with console.status("updating IP data") as status:
+
+        def progress(source: str, done: int, total: int | None) -> None:
+            size = f" of {total / 1e6:.1f} MB" if total else ""
+            status.update(f"{source}: {done / 1e6:.1f} MB{size}")
+
+        results = update_sources(
+            engine,
+            settings.data_dir / "ipdb",
+            now=datetime.now(UTC),
+            from_dir=from_dir,
+            progress=progress,
+        )
+    if as_json:
+        print_json([r.__dict__ for r in results])
+    else:
+        table = Table("source", "status", "version", "records", "message")
+        for r in results:
+            table.add_row(r.source, r.status, r.version or "", f"{r.records:,}", r.message)
+        console.print(table)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(1)
 
 
 @ipdb_app.command("status")
@@ -117,6 +156,9 @@ def companies_command(
     org_type: Annotated[
         str | None, typer.Option("--type", help="business, education, isp, hosting, ...")
     ] = None,
+    leads: Annotated[
+        bool, typer.Option(help="Only business, education and government organizations.")
+    ] = False,
     limit: Annotated[int, typer.Option(help="Rows.")] = 25,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -124,7 +166,8 @@ def companies_command(
     settings = load_settings()
     with open_database(settings).connect() as conn:
         target, chosen = site_and_period(conn, settings, site, period)
-        rows = companies(conn, target, chosen, org_type, limit)
+        kinds = sorted(LEAD_TYPES) if leads else org_type
+        rows = companies(conn, target, chosen, kinds, limit)
     if as_json:
         print_json([r.as_json() for r in rows])
         return

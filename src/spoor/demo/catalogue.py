@@ -164,7 +164,7 @@ INSTITUTIONS: tuple[tuple[str, str, str, str, str, str, int], ...] = (
      "higher_education", "5000+", 22),
     ("Tyneside University", "tyneside-uni.example", "education", "GB",
      "higher_education", "1001-5000", 23),
-    ("Agency for Digital Enterprise", "digital-enterprise-agency.example", "government", "NL",
+    ("Ministry of Economic Affairs", "economic-affairs.gov.example", "government", "NL",
      "public_sector", "1001-5000", 24),
 )  # fmt: skip
 

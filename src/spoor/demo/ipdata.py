@@ -76,3 +76,19 @@ def _inetnum(org: Organization, cidr: str, kind: str) -> str:
             "source:         RIPE",
         ]
     )
+
+
+_CAIDA_CLASS = {"isp": "Transit/Access", "mobile": "Transit/Access", "hosting": "Content"}
+
+
+def write_as2types(company: DemoCompany, path: Path) -> int:
+    """CAIDA's AS classification (as2types) for the networks of the demo world."""
+    lines = ["# format: as|source|type", "# date: demo"]
+    seen: set[int] = set()
+    for org in company.organizations:
+        if org.asn in seen:
+            continue
+        seen.add(org.asn)
+        lines.append(f"{org.asn}|CAIDA_class|{_CAIDA_CLASS.get(org.kind, 'Enterprise')}")
+    path.write_text("\n".join(lines) + "\n")
+    return len(seen)

@@ -11,9 +11,11 @@ from spoor.analytics.companies import CompanyRow, IdentifyReport, companies, ide
 from spoor.analytics.query import parse_period
 from spoor.analytics.stats import Report, report
 from spoor.db.engine import open_database
-from spoor.demo.ipdata import write_asn_csv, write_rpsl
+from spoor.demo.ipdata import write_as2types, write_asn_csv, write_rpsl
 from spoor.demo.simulator import demo_company, write_log
-from spoor.identify.ipdb import import_dataset
+from spoor.identify.asntypes import read_asn_types
+from spoor.identify.ipdb import import_asn_types, import_dataset
+from spoor.identify.types import LEAD_TYPES
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
 from spoor.settings import Settings
 from spoor.sites import add_site
@@ -50,13 +52,17 @@ def build_demo(
     write_rpsl(company, registry_file)
     import_dataset(engine, asn_file, stamp, "csv", "demo-asn")
     import_dataset(engine, registry_file, stamp, "rpsl", "demo-registry")
+    types_file = demo_dir / "demo.as2types.txt"
+    write_as2types(company, types_file)
+    types, read = read_asn_types(types_file)
+    import_asn_types(engine, "demo-as2types", read.format, str(types_file), types, stamp)
     with engine.begin() as conn:
         site = add_site(conn, company.domain, company.timezone, stamp)
     summary = import_logs(engine, settings, [str(log)], site=site.domain, progress=progress)
     month = parse_period("30d", now.date())
     with engine.connect() as conn:
         result = report(conn, site, month)
-        visitors = companies(conn, site, month, limit=15)
+        visitors = companies(conn, site, month, sorted(LEAD_TYPES), limit=15)
         identified = identify_report(conn, site, month)
     engine.dispose()
     return DemoResult(database, log, summary, result, visitors, identified)

@@ -122,8 +122,13 @@ def _probe(path: Path, report: AsnReadReport, good: int) -> None:
 
 
 def _finish(path: Path, report: AsnReadReport, good: int) -> None:
+    if good == 0 and report.bad_examples:
+        where, reason = report.bad_examples[0]
+        raise DatasetError(
+            f"{path}: not a valid {report.format} file: no row parses (line {where}: {reason})"
+        )
     if good == 0:
-        raise DatasetError(f"{path}: no usable {report.format} rows found")
+        raise DatasetError(f"{path}: no {report.format} data rows found")
     report.complete = True
 
 
@@ -217,4 +222,6 @@ def _pdb_entry(entry: Any) -> AsnType | None:
     name = entry.get("name")
     if not kind.strip():
         return None
-    return AsnType(asn, kind.strip()[:64], name.strip() or None if isinstance(name, str) else None)
+    return AsnType(
+        asn, kind.strip()[:64], (name.strip() or None) if isinstance(name, str) else None
+    )

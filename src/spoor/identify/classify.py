@@ -57,7 +57,8 @@ CONNECTION_TYPES: dict[str, tuple[OrgType, float]] = {
 }  # fmt: skip
 NETWORK_TYPES: dict[str, tuple[OrgType, float]] = {
     "nsp": (T.ISP, 1.0), "cable/dsl/isp": (T.ISP, 1.0), "transit/access": (T.ISP, 1.0),
-    "content": (T.HOSTING, 1.0), "enterprise": (T.BUSINESS, 1.0),
+    # CAIDA files universities and agencies under Enterprise too: a hint, names decide.
+    "content": (T.HOSTING, 1.0), "enterprise": (T.BUSINESS, 0.5),
     "educational/research": (T.EDUCATION, 1.0), "government": (T.GOVERNMENT, 1.0),
     "route server": (T.HOSTING, 0.6), "route collector": (T.HOSTING, 0.6),
     "network services": (T.HOSTING, 0.6),
