@@ -102,7 +102,7 @@ def main() -> None:
                 check=True,
                 capture_output=True,
                 text=True,
-            ).stdout  # fmt: skip
+            ).stdout
         )
         shares = report["shares"]
         row = (

@@ -94,8 +94,16 @@ def test_companies_and_identification_rate(imported: Engine) -> None:
     assert rows["Brightwater"].visits == 3
 
 
-def test_the_raw_ip_is_stored_nowhere(imported: Engine) -> None:
+def test_the_raw_ip_is_stored_nowhere(
+    imported: Engine, settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
     """Privacy by design: after import no table holds any visitor's address."""
+    # A country database alone names nobody: the address must not become a name.
+    country = shared_data / "ipdb/maxmind-test/GeoLite2-Country-Test.mmdb"
+    ipdb.import_dataset(imported, country, 1)
+    log = tmp_path / "more.log"
+    log.write_text(line("81.2.69.160", 9, "/") + line("::ffff:81.2.69.161", 10, "/"))
+    import_logs(imported, settings, [str(log)], site="www.example.com")
     tables = MetaData()
     tables.reflect(imported)
     with imported.connect() as conn:
@@ -104,7 +112,7 @@ def test_the_raw_ip_is_stored_nowhere(imported: Engine) -> None:
                 continue  # dataset ranges, not visitors
             for row in conn.execute(select(table)):
                 text = " ".join(str(v) for v in row)
-                for ip in ("198.51.100.10", "198.51.100.70", "192.0.2.55"):
+                for ip in ("198.51.100.10", "198.51.100.70", "192.0.2.55", "81.2.69.16"):
                     assert ip not in text, (table.name, row)
 
 

@@ -63,6 +63,8 @@ def parse_period(text: str, today: date) -> Period:
         days = int(match.group(1))
         if days < 1:
             raise PeriodError("a relative period needs at least 1 day, e.g. 7d")
+        if today - timedelta(days - 1) < date(1970, 1, 1):
+            raise PeriodError(f"{text!r} reaches back before 1970")
         return Period(today - timedelta(days - 1), today)
     if ".." in text:
         first, _, last = text.partition("..")
@@ -72,6 +74,8 @@ def parse_period(text: str, today: date) -> Period:
             raise PeriodError(f"{text!r}: dates must look like 2026-01-31") from exc
         if end < start:
             raise PeriodError(f"{text!r}: the end is before the start")
+        if start.year < 1970 or end.year > 9000:
+            raise PeriodError(f"{text!r}: dates must lie between 1970 and 9000")
         return Period(start, end)
     raise PeriodError(
         f"{text!r} is not a period: use 7d, 30d, all, today or 2026-01-01..2026-01-31"

@@ -18,6 +18,7 @@ from spoor.db.engine import make_engine, open_database, upgrade
 from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
+from spoor.ingest.writer import WriteError
 from spoor.sites import SiteError, add_site, list_sites
 from spoor.terminal import (
     ImportProgress,
@@ -106,7 +107,7 @@ def import_command(
                 progress=progress,
                 reverse_dns=reverse_dns,
             )
-    except (InputError, UnknownFormat, SiteError) as exc:
+    except (InputError, UnknownFormat, SiteError, WriteError) as exc:
         raise fail(str(exc)) from exc
     seconds = time.perf_counter() - started
     if as_json:
@@ -119,7 +120,7 @@ def import_command(
 def stats_command(
     site: Annotated[str | None, typer.Option(help="Site domain; optional with one site.")] = None,
     period: Annotated[str, typer.Option(help="7d, 30d, all, today or START..END.")] = "all",
-    limit: Annotated[int, typer.Option(help="Rows per top list.")] = 10,
+    limit: Annotated[int, typer.Option(min=1, help="Rows per top list.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Traffic report: visits, visitors, pages, sources, campaigns, devices, bots."""

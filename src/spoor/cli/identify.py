@@ -133,7 +133,7 @@ def resolve_command(
         except ValueError as exc:
             raise fail(str(exc)) from exc
         empty = {"ip": ip, "org": None, "type": "unknown", "confidence": 0.0, "asn": None}
-        results.append(found.as_json() if found else {**empty, "source": None})
+        results.append({"ip": ip, **found.as_json()} if found else {**empty, "source": None})
     if as_json:
         print_json(results)
         return
@@ -159,7 +159,7 @@ def companies_command(
     leads: Annotated[
         bool, typer.Option(help="Only business, education and government organizations.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="Rows.")] = 25,
+    limit: Annotated[int, typer.Option(min=1, help="Rows.")] = 25,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Organizations that visited: visits, visitors, pageviews, last seen, top pages."""

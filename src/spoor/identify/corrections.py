@@ -90,19 +90,31 @@ def set_relation(conn: Connection, org: OrgRef, relation: str | None) -> None:
 
 
 def merge(conn: Connection, org: OrgRef, into: OrgRef) -> None:
-    """Count `org` as `into` from now on, in every report."""
+    """Count `org` as `into` from now on, in every report.
+
+    Chains are kept flat (everything points at the final organization), so reports need to
+    follow one step only.
+    """
     if org.id == into.id:
         raise CorrectionError("an organization cannot be merged into itself")
-    target: int | None = into.id
+    final = into.id
     seen = {org.id}
-    while target is not None:
-        if target in seen:
+    while True:
+        if final in seen:
             raise CorrectionError(f"{into.name} is already merged into {org.name}")
-        seen.add(target)
-        target = conn.execute(
-            select(org_corrections.c.merged_into).where(org_corrections.c.org_id == target)
+        seen.add(final)
+        onward = conn.execute(
+            select(org_corrections.c.merged_into).where(org_corrections.c.org_id == final)
         ).scalar()
-    _upsert(conn, org.id, merged_into=into.id)
+        if onward is None:
+            break
+        final = onward
+    _upsert(conn, org.id, merged_into=final)
+    conn.execute(
+        org_corrections.update()
+        .where(org_corrections.c.merged_into == org.id)
+        .values(merged_into=final)
+    )
 
 
 def add_range(conn: Connection, org: OrgRef, text: str, note: str | None = None) -> str:

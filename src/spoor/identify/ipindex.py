@@ -156,12 +156,13 @@ class RangeIndex:
         v6_at: list[int] = []
         v6: list[bytes] = []
         for n, ip in enumerate(ips):
-            if ":" in ip:
+            version, value = ip_to_int(ip)
+            if version == 6:
                 v6_at.append(n)
-                v6.append(socket.inet_pton(socket.AF_INET6, ip))
+                v6.append(value.to_bytes(16, "big"))
             else:
                 v4_at.append(n)
-                v4.append(int.from_bytes(socket.inet_aton(ip), "big"))
+                v4.append(value)
         if v4:
             out[v4_at] = self.lookup_v4_array(np.array(v4, dtype=np.uint32))
         if v6:

@@ -89,7 +89,8 @@ class Correction:
 
 @dataclass(frozen=True)
 class Resolution:
-    ip: str
+    """The organization behind an address. It holds no address: it is stored and cached."""
+
     org_id: int
     key: str
     name: str
@@ -113,7 +114,6 @@ class Resolution:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "ip": self.ip,
             "org": self.name,
             "org_id": self.org_id,
             "type": self.type.value,
@@ -232,22 +232,22 @@ class Resolver:
         if self.known is not None:
             row = self.known.lookup_int(version, value)
             if row != NOT_FOUND:
-                return self._known(ip, self.known_orgs[row])
+                return self._known(self.known_orgs[row])
         networks = self.networks(ip)
-        found = _from_networks(ip, networks, self.asn_types, hostname) if networks else None
+        found = _from_networks(networks, self.asn_types, hostname) if networks else None
         if hostname:
-            found = _named_by_hostname(ip, hostname, found) or found
+            found = _named_by_hostname(hostname, found) or found
         return self._apply_corrections(found) if found else None
 
-    def _known(self, ip: str, org_id: int) -> Resolution:
+    def _known(self, org_id: int) -> Resolution:
         correction = self.corrections.get(org_id, Correction())
         name = self.names.get(org_id, f"organization {org_id}")
+        kind = correction.type or self.known_types.get(org_id) or OrgType.BUSINESS
         resolution = Resolution(
-            ip,
             org_id,
             f"id:{org_id}",
             name,
-            OrgType(correction.type or OrgType.BUSINESS),
+            OrgType(kind),
             1.0,
             None,
             None,
@@ -259,15 +259,10 @@ class Resolver:
         return self._apply_corrections(resolution)
 
     def _apply_corrections(self, resolution: Resolution) -> Resolution:
+        """The team's name, type, hidden flag and relation. Merges are left to reports: the
+        visit keeps its own organization, so a merge can be undone and never rewrites the
+        target's record."""
         correction = self.corrections.get(resolution.org_id)
-        seen = {resolution.org_id}
-        while correction is not None and correction.merged_into not in (None, *seen):
-            target = correction.merged_into
-            assert target is not None
-            seen.add(target)
-            name = self.names.get(target, resolution.name)
-            resolution = replace(resolution, org_id=target, name=name)
-            correction = self.corrections.get(target)
         if correction is None:
             return resolution
         reasons = resolution.reasons
@@ -287,7 +282,7 @@ class Resolver:
 _ACCESS_TYPES = frozenset({OrgType.ISP, OrgType.MOBILE})
 
 
-def _named_by_hostname(ip: str, hostname: str, found: Resolution | None) -> Resolution | None:
+def _named_by_hostname(hostname: str, found: Resolution | None) -> Resolution | None:
     """An organization named by reverse DNS where the datasets only know an access network.
 
     "mail.brightwater.nl" inside an ISP's block is Brightwater's own line; "dsl-1-2-3-4.
@@ -309,10 +304,10 @@ def _named_by_hostname(ip: str, hostname: str, found: Resolution | None) -> Reso
         registry_assignment=True,
     )
     verdict = classify(evidence)
-    reasons = (f"reverse DNS names {domain} ({hostname})", *verdict.reasons)
+    # The host name itself may spell the address: only its domain is kept.
+    reasons = (f"reverse DNS names {domain}", *verdict.reasons)
     key = f"domain:{domain}"
     return Resolution(
-        ip,
         org_id_for(key),
         key,
         domain,
@@ -322,14 +317,17 @@ def _named_by_hostname(ip: str, hostname: str, found: Resolution | None) -> Reso
         evidence.country,
         domain,
         "reverse DNS",
-        hostname,
+        f"a host in {domain}",
         reasons,
     )
 
 
 def _from_networks(
-    ip: str, networks: list[Network], types: dict[int, str], hostname: str | None = None
-) -> Resolution:
+    networks: list[Network], types: dict[int, str], hostname: str | None = None
+) -> Resolution | None:
+    """The organization the matched ranges name, or None when none names one (a country or
+    connection-type database alone says where and how, not who)."""
+
     def first(attr: str) -> Any:
         return next((getattr(n, attr) for n in networks if getattr(n, attr)), None)
 
@@ -373,10 +371,11 @@ def _from_networks(
         name, named_by, key = as_net.org, as_net, f"asn:{as_net.asn}"
     else:
         named_by = networks[0]
-        name = named_by.org or named_by.domain or named_by.isp or (f"AS{asn}" if asn else ip)
-        key = f"asn:{asn}" if asn else org_key(name)
+        found = named_by.org or named_by.domain or named_by.isp or (f"AS{asn}" if asn else None)
+        if found is None:
+            return None
+        name, key = found, f"asn:{asn}" if asn else org_key(found)
     return Resolution(
-        ip,
         org_id_for(key),
         key,
         name,

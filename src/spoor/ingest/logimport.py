@@ -213,7 +213,7 @@ class LogImporter:
             dns_servers=self.settings.dns_servers if self.reverse_dns else None,
             dns_port=self.settings.dns_port,
         )
-        chunks = blocks(source.head, source.stream, BLOCK_BYTES)
+        chunks = blocks(source.head, source.stream, BLOCK_BYTES, source.name)
         workers = self.settings.import_workers or os.cpu_count() or 1
         big = source.size is None or source.size >= PARALLEL_MIN_BYTES
         if workers > 1 and big and not parser.stateful:

@@ -24,6 +24,7 @@ from spoor.db.engine import make_engine
 from spoor.identify.rdns import ReverseDns
 from spoor.identify.resolver import Resolution
 from spoor.ingest import store
+from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import LogFormat, LogLine, MalformedLine
 from spoor.ingest.pipeline import (
     PER_HIT_STEPS,
@@ -219,7 +220,7 @@ MAX_LINE_BYTES = 1 << 24
 
 
 def blocks(
-    head: list[bytes], stream: IO[bytes], size: int = BLOCK_BYTES
+    head: list[bytes], stream: IO[bytes], size: int = BLOCK_BYTES, name: str = "input"
 ) -> Iterator[tuple[int, bytes, int]]:
     """(first line number, whole lines, line count) in blocks of about `size` bytes.
 
@@ -229,7 +230,10 @@ def blocks(
     first = 1
     pending = b"".join(head)
     while True:
-        data = stream.read(size)
+        try:
+            data = stream.read(size)
+        except (EOFError, OSError) as exc:  # a truncated or corrupt .gz / .bz2
+            raise InputError(f"{name}: cannot read past line {first}: {exc}") from exc
         buffer = pending + data
         if not data:
             if buffer:

@@ -115,10 +115,25 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+def _clean(text: str) -> str:
+    """Text any database stores: no NUL, no lone surrogates (from JSON \\ud800 escapes)."""
+    if text.isascii():
+        return text.replace("\x00", "") if "\x00" in text else text
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
 def validate(hit: Hit, ctx: Context) -> Hit | Dropped:
     raw = hit.raw
+    if raw.ip.startswith("::ffff:") and "." in raw.ip:
+        raw.ip = raw.ip[7:]  # an IPv4 client seen through an IPv6 socket
     if not _is_ip(raw.ip):
         return Dropped(DropReason.INVALID_IP)
+    raw.url = _clean(raw.url)
+    raw.user_agent = _clean(raw.user_agent)
+    if raw.referrer:
+        raw.referrer = _clean(raw.referrer)
+    if raw.host:
+        raw.host = _clean(raw.host)
     url = raw.url
     if url.startswith(("http://", "https://")):
         rest = url.split("://", 1)[1]

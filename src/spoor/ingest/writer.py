@@ -18,6 +18,11 @@ from sqlalchemy import Connection, Engine
 
 from spoor.ingest.store import Batch, write_batch
 
+
+class WriteError(Exception):
+    """Writing a batch failed; nothing after the last good batch was written."""
+
+
 AfterWrite = Callable[[Connection], None]  # runs in the batch's transaction (checkpoints)
 
 
@@ -43,7 +48,7 @@ class BackgroundWriter:
 
     def _raise_error(self) -> None:
         if self._error is not None:
-            raise RuntimeError(f"writing to the database failed: {self._error}") from self._error
+            raise WriteError(f"writing to the database failed: {self._error}") from self._error
 
     def _run(self) -> None:
         while True:

@@ -48,6 +48,9 @@ def days_from_civil(year: int, month: int, day: int) -> int:
 
 
 def _epoch(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
+    # Web logs start in 1990; far-off years are corrupt lines, and would overflow later.
+    if not 1970 <= year <= 2200:
+        raise MalformedLine("timestamp out of range")
     if not 1 <= month <= 12 or not 1 <= day <= _MONTH_DAYS[month - 1]:
         raise MalformedLine("bad timestamp")
     if month == 2 and day == 29 and (year % 4 or (year % 100 == 0 and year % 400)):
@@ -147,6 +150,6 @@ def number_to_epoch(value: object) -> float:
         result = float(value)
     except (ValueError, OverflowError):
         raise MalformedLine("bad timestamp") from None
-    if not math.isfinite(result) or not 0 <= result < 1e11:
+    if not math.isfinite(result) or not 0 <= result < 7.3e9:  # up to the year 2200
         raise MalformedLine("bad timestamp")
     return result
