@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from spoor.db.schema import hits, imports, visits
+from spoor.db.schema import hits, imports, sites, visits
 from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
@@ -110,3 +110,40 @@ def test_missing_file_and_unknown_format_are_clear_errors(
     with pytest.raises((InputError, UnknownFormat)):
         import_logs(engine, settings, [str(junk)], site="a.example")
     assert count(engine, hits) == 0
+
+
+def _counts(engine: Engine, site: str) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        site_id = conn.execute(select(sites.c.id).where(sites.c.domain == site)).scalar_one()
+        n_hits = conn.execute(
+            select(func.count()).select_from(hits).where(hits.c.site_id == site_id)
+        ).scalar_one()
+        n_visits, pageviews = conn.execute(
+            select(func.count(), func.sum(visits.c.pageviews)).where(visits.c.site_id == site_id)
+        ).one()
+    return int(n_hits), int(n_visits), int(pageviews)
+
+
+def test_overlapping_logs_store_each_hit_and_visit_once(
+    engine: Engine, settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    lines = (shared_data / ELASTIC).read_bytes().splitlines(keepends=True)
+    first, second = tmp_path / "access.log.1", tmp_path / "access.log"
+    first.write_bytes(b"".join(lines[:6000]))
+    second.write_bytes(b"".join(lines[3000:]))  # rotated with 3,000 lines of overlap
+    whole = import_logs(engine, settings, [str(shared_data / ELASTIC)], site="whole.example")
+
+    one_run = import_logs(engine, settings, [str(first), str(second)], site="one.example")
+    assert one_run.dropped["duplicate"] > 0
+    import_logs(engine, settings, [str(first)], site="two.example")
+    import_logs(engine, settings, [str(second)], site="two.example")
+    same_twice = import_logs(engine, settings, [str(first), str(first)], site="twice.example")
+
+    assert _counts(engine, "one.example") == _counts(engine, "whole.example")
+    assert _counts(engine, "two.example")[0] == _counts(engine, "whole.example")[0]
+    assert same_twice.skipped == 6000
+    assert (
+        _counts(engine, "twice.example")[0]
+        == import_logs(engine, settings, [str(first)], site="once.example").hits
+    )
+    assert whole.hits == _counts(engine, "whole.example")[0]

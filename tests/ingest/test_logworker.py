@@ -49,7 +49,7 @@ def test_parallel_and_in_process_imports_store_the_same(
     used: list[int] = []
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        used.append(args[3])
+        used.append(args[4])
         return run_in_processes(*args, **kwargs)
 
     monkeypatch.setattr(logimport, "run_in_processes", spy)

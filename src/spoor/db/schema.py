@@ -128,6 +128,9 @@ imports = Table(
     Column("hits", BigInteger, nullable=False, default=0),
     Column("malformed", BigInteger, nullable=False, default=0),
     Column("complete", Boolean, nullable=False, default=False),
+    # The hashing secret for days older than yesterday, kept only while the import is
+    # incomplete, so a resumed import continues its visits (visitors.ImportSalts).
+    Column("secret", LargeBinary(32)),
     Column("started_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("site_id", "fingerprint"),

@@ -18,10 +18,11 @@ import os
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
@@ -31,21 +32,33 @@ from spoor.ingest import store
 from spoor.ingest.logfiles import InputError, LogInput, open_input
 from spoor.ingest.logformats import LogFormat, detect, get_format
 from spoor.ingest.logworker import (
+    Accepted,
     ChunkResult,
     ChunkWorker,
+    InputSetup,
     WorkerSetup,
     blocks,
     rebuild,
     run_here,
     run_in_processes,
+    start_pool,
 )
-from spoor.ingest.pipeline import SESSION_STEPS, Context, Dropped, Hit, Pipeline, SiteRules
-from spoor.ingest.sessions import SessionTracker, Visit
+from spoor.ingest.pipeline import (
+    SESSION_STEPS,
+    Context,
+    Dropped,
+    DropReason,
+    Hit,
+    Pipeline,
+    SiteRules,
+)
+from spoor.ingest.sessions import LocalDays, SessionTracker, Visit
 from spoor.ingest.writer import BackgroundWriter
 from spoor.settings import Settings
 from spoor.sites import Site, site_for_import
 
 MAX_EXAMPLES = 10
+T = TypeVar("T")
 BLOCK_BYTES = 1 << 20  # about 5,000 lines of a combined log
 # Below this size, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -155,26 +168,42 @@ class LogImporter:
             keep_static=settings.keep_static,
         )
         self.sessions = SessionTracker(settings.visit_timeout_minutes * 60, self._lookup_visit)
-        with engine.connect() as conn:
-            self.sessions.store_horizon = store.latest_visit_end(conn, site.id)
         # Hashes arrive computed by stage one: the session step needs no hasher.
         self.session_step = Pipeline(Context(self.rules, None, self.sessions), SESSION_STEPS)
-        self._keys = _Keys()
-        self.resolver = resolver
-        self.reverse_dns = reverse_dns and resolver is not None
+        self.local_day = LocalDays(site.timezone)
         self.today = datetime.now(UTC).date()
-        self._run_secret = secrets.token_bytes(32)
+        recent = (self.today - timedelta(days=1), self.today)
+        self.setup = WorkerSetup(
+            self.rules,
+            keep_ip_prefix=settings.ip_retention != "none",
+            today=self.today,
+            stored_salts={day: store.salt_for(engine, day) for day in recent},
+            resolver=resolver,
+            dns_servers=settings.dns_servers if reverse_dns and resolver else None,
+            dns_port=settings.dns_port,
+        )
+        self.workers = settings.import_workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._here: ChunkWorker | None = None
         self.writer = BackgroundWriter(engine)
         self._reader: Connection | None = None
+        self._hits_horizon: int | None = None
+        self._keys = _Keys()
+        self._run_secret = secrets.token_bytes(32)
         self._day_visitors: set[int] = set()
         self._visitor_day = -1
 
     def run(self, names: list[str], fmt: str = "auto") -> ImportSummary:
+        if self.workers > 1 and any(_is_big(name) for name in names):
+            # Fork now, while this process has no other thread (the writer starts later).
+            self._pool = start_pool(self.setup, self.workers)
         try:
             with self.writer:
                 for name in names:
                     self.import_one(name, fmt)
         finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
             if self._reader is not None:
                 self._reader.close()
         self.summary.visitors += len(self._day_visitors)
@@ -201,31 +230,29 @@ class LogImporter:
         except ValueError as exc:
             raise InputError(f"{source.name}: {exc}") from exc
 
-    def _stage_one(self, source: LogInput, parser: LogFormat, done: int) -> Iterator[ChunkResult]:
-        setup = WorkerSetup(
-            parser,
-            self.rules,
-            self.settings.sqlalchemy_url,
-            keep_ip_prefix=self.settings.ip_retention != "none",
-            today=self.today,
-            run_secret=self._run_secret,
-            resolver=self.resolver,
-            dns_servers=self.settings.dns_servers if self.reverse_dns else None,
-            dns_port=self.settings.dns_port,
-        )
+    def _stage_one(self, source: LogInput, current: InputSetup, done: int) -> Iterator[ChunkResult]:
         chunks = blocks(source.head, source.stream, BLOCK_BYTES, source.name)
-        workers = self.settings.import_workers or os.cpu_count() or 1
         big = source.size is None or source.size >= PARALLEL_MIN_BYTES
-        if workers > 1 and big and not parser.stateful:
-            return run_in_processes(setup, chunks, done, workers)
-        return run_here(ChunkWorker(setup, self.engine), chunks, done)
+        if self._pool is not None and big and not current.parser.stateful:
+            return run_in_processes(self._pool, current, chunks, done, self.workers)
+        if self._here is None:
+            self._here = ChunkWorker(self.setup)
+        return run_here(self._here, current, chunks, done)
 
     def _import(self, source: LogInput, parser: LogFormat) -> None:
-        import_id, done = self._checkpoint_start(source.name, parser.name, source.fingerprint)
+        # Earlier inputs of this run must be written before this one looks at the store.
+        self.writer.drain()
+        import_id, done, secret = self._checkpoint_start(
+            source.name, parser.name, source.fingerprint
+        )
+        with self.engine.connect() as conn:
+            self.sessions.store_horizon = store.latest_visit_end(conn, self.site.id)
+            self._hits_horizon = store.latest_hit(conn, self.site.id)
+        self._keys = _Keys()  # repeats are counted within one input, as on its first import
         state = _FileState(import_id, done)
         info: dict[str, Any] = {"name": source.name, "format": parser.name, "resumed_at": done}
         self.summary.files.append(info)
-        for chunk in self._stage_one(source, parser, done):
+        for chunk in self._stage_one(source, InputSetup(parser, secret), done):
             self._absorb(source.name, state, chunk)
             if len(state.batch) >= self.settings.import_batch:
                 self._flush(state, chunk.end_line)
@@ -262,8 +289,12 @@ class LogImporter:
             state.orgs[org_id] = (
                 (org, min(first, seen[1]), max(last, seen[2])) if seen else (org, first, last)
             )
-        for accepted in chunk.accepted:
-            hit = rebuild(site_id, accepted, self._keys(accepted[-1], accepted[1]), chunk.orgs)
+        keyed = [(a, self._keys(a[-1], a[1])) for a in chunk.accepted]
+        horizon = self._hits_horizon
+        if keyed and horizon is not None and chunk.first is not None and chunk.first <= horizon:
+            keyed = self._without_stored(state, keyed)
+        for accepted, key in keyed:
+            hit = rebuild(site_id, accepted, key, chunk.orgs)
             result = self.session_step.run(hit)
             if isinstance(result, Dropped):  # the session step drops nothing today
                 summary.dropped[result.reason.value] += 1
@@ -271,6 +302,25 @@ class LogImporter:
             state.batch.append(result)
             assert result.visit is not None
             self._count_visit(result.visit, int(result.raw.ts))
+
+    def _without_stored(
+        self, state: _FileState, keyed: list[tuple[Accepted, bytes]]
+    ) -> list[tuple[Accepted, bytes]]:
+        """Drop hits already stored (an overlapping log): before they touch any visit."""
+        stored = self._read(
+            lambda conn: store.existing_keys(conn, self.site.id, [k for _, k in keyed])
+        )
+        if not stored:
+            return keyed
+        kept = []
+        for accepted, key in keyed:
+            if key in stored:
+                reason = DropReason.DUPLICATE.value
+                state.drops[(self.site.id, self.local_day(accepted[1]), reason)] += 1
+                self.summary.dropped[reason] += 1
+            else:
+                kept.append((accepted, key))
+        return kept
 
     def _count_visit(self, visit: Visit, ts: int) -> None:
         if visit.pageviews + visit.events == 1 and visit.started == ts:
@@ -284,40 +334,38 @@ class LogImporter:
             self._day_visitors.add(visit.visitor)
 
     def _lookup_visit(self, site_id: int, visitor: int, since: int) -> Visit | None:
-        # One reading connection for the whole run; its snapshot ends after each lookup.
+        return self._read(lambda conn: store.load_visit(conn, site_id, visitor, since))
+
+    def _read(self, query: Callable[[Connection], T]) -> T:
+        # One reading connection for the whole run; its snapshot ends after each query.
         if self._reader is None:
             self._reader = self.engine.connect()
         try:
-            return store.load_visit(self._reader, site_id, visitor, since)
+            return query(self._reader)
         finally:
             self._reader.rollback()
 
-    def _checkpoint_start(self, name: str, fmt: str, fingerprint: str) -> tuple[int, int]:
+    def _checkpoint_start(self, name: str, fmt: str, fingerprint: str) -> tuple[int, int, bytes]:
+        """(import id, lines already done, hashing secret) for an input, new or resumed."""
         now = int(datetime.now(UTC).timestamp())
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(imports.c.id, imports.c.lines_done).where(
+                select(imports.c.id, imports.c.lines_done, imports.c.secret).where(
                     imports.c.site_id == self.site.id, imports.c.fingerprint == fingerprint
                 )
             ).first()
-            if row is not None:
-                return int(row.id), int(row.lines_done)
-            result = conn.execute(
-                imports.insert().values(
-                    site_id=self.site.id,
-                    fingerprint=fingerprint,
-                    name=name,
-                    format=fmt,
-                    lines_done=0,
-                    hits=0,
-                    malformed=0,
-                    complete=False,
-                    started_at=now,
-                    updated_at=now,
-                )
-            )
+            if row is not None and row.secret:
+                return int(row.id), int(row.lines_done), bytes(row.secret)
+            secret = self._run_secret  # one per run: visits continue from input to input
+            if row is not None:  # complete before: only new lines (a grown log) are read
+                conn.execute(imports.update().where(imports.c.id == row.id).values(secret=secret))
+                return int(row.id), int(row.lines_done), secret
+            values = {"site_id": self.site.id, "fingerprint": fingerprint, "name": name}
+            values |= {"format": fmt, "lines_done": 0, "hits": 0, "malformed": 0}
+            values |= {"complete": False, "secret": secret, "started_at": now, "updated_at": now}
+            result = conn.execute(imports.insert().values(**values))
             (new_id,) = result.inserted_primary_key or (0,)
-            return int(new_id), 0
+            return int(new_id), 0, secret
 
     def _flush(self, state: _FileState, lines_done: int, complete: bool = False) -> None:
         """Queue the batch, the changed visits, the drops and the checkpoint as one write."""
@@ -338,6 +386,14 @@ class LogImporter:
         self.sessions.prune(state.max_ts)
 
 
+def _is_big(name: str) -> bool:
+    """Whether an input is worth worker processes (stdin: unknown, so yes)."""
+    try:
+        return name == "-" or os.stat(name).st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False  # open_input reports it properly
+
+
 def _checkpoint(
     import_id: int, lines_done: int, hits: int, malformed: int, complete: bool, conn: Connection
 ) -> None:
@@ -351,6 +407,7 @@ def _checkpoint(
             malformed=imports.c.malformed + malformed,
             complete=complete,
             updated_at=int(datetime.now(UTC).timestamp()),
+            **({"secret": None} if complete else {}),  # done: the secret goes
         )
     )
 

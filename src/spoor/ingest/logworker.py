@@ -18,12 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO
 
-from sqlalchemy import Engine
-
-from spoor.db.engine import make_engine
 from spoor.identify.rdns import ReverseDns
 from spoor.identify.resolver import Resolution
-from spoor.ingest import store
 from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import LogFormat, LogLine, MalformedLine
 from spoor.ingest.pipeline import (
@@ -78,27 +74,35 @@ class ChunkResult:
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    parser: LogFormat
+    """What every worker needs for a whole import run; no database access in workers."""
+
     site: SiteRules
-    database_url: str  # recent salts are read (or created) through the worker's own engine
     keep_ip_prefix: bool
     today: date
-    run_secret: bytes  # see visitors.ImportSalts
+    stored_salts: dict[date, bytes]  # today's and yesterday's, shared with live tracking
     resolver: OrgResolver | None = None  # loaded before the workers fork: shared memory
     dns_servers: tuple[str, ...] | None = None  # reverse DNS on: these servers (empty: system)
     dns_port: int = 53
 
 
+@dataclass(frozen=True)
+class InputSetup:
+    """What changes with each input: its parser and the secret for its older days."""
+
+    parser: LogFormat
+    run_secret: bytes  # see visitors.ImportSalts
+
+
 class ChunkWorker:
     """Runs the parser and PER_HIT_STEPS over chunks; one per process."""
 
-    def __init__(self, setup: WorkerSetup, engine: Engine | None = None) -> None:
-        self.parser = setup.parser
-        self._engine = engine
-        self._url = setup.database_url
-        hasher = VisitorHasher(ImportSalts(self._salt, setup.today, setup.run_secret))
-        context = Context(setup.site, hasher, None, setup.keep_ip_prefix, setup.resolver)
-        self.pipeline = Pipeline(context, PER_HIT_STEPS)
+    def __init__(self, setup: WorkerSetup) -> None:
+        self.setup = setup
+        self.parser: LogFormat | None = None
+        self._secret = b""
+        self.pipeline = Pipeline(
+            Context(setup.site, None, None, setup.keep_ip_prefix, setup.resolver), PER_HIT_STEPS
+        )
         self.local_day = LocalDays(setup.site.timezone)
         self.site_id = setup.site.id
         self.rdns: ReverseDns | None = None
@@ -109,10 +113,20 @@ class ChunkWorker:
                 else ReverseDns.from_system()
             )
 
-    def _salt(self, day: date) -> bytes:
-        if self._engine is None:
-            self._engine = make_engine(self._url)
-        return store.salt_for(self._engine, day)
+    def use(self, current: InputSetup) -> None:
+        """Switch to another input (a no-op when it is the same)."""
+        self.parser = current.parser
+        if current.run_secret != self._secret:
+            self._secret = current.run_secret
+            salts = ImportSalts(self._stored_salt, self.setup.today, current.run_secret)
+            self.pipeline.ctx.hasher = VisitorHasher(salts)
+
+    def _stored_salt(self, day: date) -> bytes:
+        # A recent day the parent did not prepare (a clock ahead): fall back to the secret.
+        return (
+            self.setup.stored_salts.get(day)
+            or hashlib.blake2b(day.isoformat().encode(), digest_size=32, key=self._secret).digest()
+        )
 
     def process(self, first_line: int, block: bytes, done: int) -> ChunkResult:
         """Parse and filter the lines of `block` (numbered from `first_line`).
@@ -124,6 +138,7 @@ class ChunkWorker:
         if lines and not lines[-1]:
             lines.pop()  # the block ends with a newline
         result = ChunkResult(first_line, first_line + len(lines) - 1)
+        assert self.parser is not None, "use() an input first"
         records = self._parse(lines, first_line, done, result)
         if self.rdns is not None:
             # One concurrent round of PTR lookups for the chunk's addresses, then the steps.
@@ -166,13 +181,14 @@ class ChunkWorker:
     def _parse(
         self, lines: list[bytes], first_line: int, done: int, result: ChunkResult
     ) -> list[tuple[int, bytes, LogLine]]:
-        parse = self.parser.parse
+        assert self.parser is not None
+        parser, parse = self.parser, self.parser.parse
         records = []
         for line_no, line in enumerate(lines, first_line):
             if line_no <= done:
                 result.skipped += 1
-                if self.parser.stateful:
-                    _parse_quietly(self.parser, line)
+                if parser.stateful:
+                    _parse_quietly(parser, line)
                 continue
             try:
                 record = parse(line.decode("utf-8", "replace"))
@@ -258,35 +274,49 @@ def _start_worker(setup: WorkerSetup) -> None:
     _worker = ChunkWorker(setup)
 
 
-def _work(first_line: int, block: bytes, done: int) -> ChunkResult:
+def _work(current: InputSetup, first_line: int, block: bytes, done: int) -> ChunkResult:
     assert _worker is not None
+    _worker.use(current)
     return _worker.process(first_line, block, done)
 
 
 Blocks = Iterable[tuple[int, bytes, int]]
 
 
+def start_pool(setup: WorkerSetup, workers: int) -> ProcessPoolExecutor:
+    """Worker processes, forked now: before the writer thread starts, with the resolver
+    already loaded so they share its memory."""
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(setup,))
+    for ready in [pool.submit(int) for _ in range(workers)]:
+        ready.result()
+    return pool
+
+
 def run_in_processes(
-    setup: WorkerSetup, chunks: Blocks, done: int, workers: int
+    pool: ProcessPoolExecutor, current: InputSetup, chunks: Blocks, done: int, workers: int
 ) -> Iterator[ChunkResult]:
     """Block results in input order; at most 2 blocks per worker in flight (bounded memory)."""
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(setup,)
-    ) as pool:
-        pending: deque[Future[ChunkResult]] = deque()
+    pending: deque[Future[ChunkResult]] = deque()
+    try:
         for first_line, block, count in chunks:
             if first_line + count - 1 <= done:
                 # Already imported (a prefix of the input), and the parser keeps no state.
                 yield ChunkResult(first_line, first_line + count - 1, skipped=count)
                 continue
-            pending.append(pool.submit(_work, first_line, block, done))
+            pending.append(pool.submit(_work, current, first_line, block, done))
             while len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
-def run_here(worker: ChunkWorker, chunks: Blocks, done: int) -> Iterator[ChunkResult]:
+def run_here(
+    worker: ChunkWorker, current: InputSetup, chunks: Blocks, done: int
+) -> Iterator[ChunkResult]:
+    worker.use(current)
     for first_line, block, _ in chunks:
         yield worker.process(first_line, block, done)

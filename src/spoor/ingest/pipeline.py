@@ -40,6 +40,7 @@ class DropReason(StrEnum):
     REDIRECT = "redirect"
     EXCLUDED_PATH = "excluded_path"
     EXCLUDED_IP = "excluded_ip"
+    DUPLICATE = "duplicate"  # already stored (an overlapping log imported again)
 
 
 @dataclass(slots=True)

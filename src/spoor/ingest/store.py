@@ -199,6 +199,23 @@ def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visi
     )
 
 
+def latest_hit(conn: Connection, site_id: int) -> int | None:
+    value = conn.execute(select(func.max(hits.c.ts)).where(hits.c.site_id == site_id))
+    return value.scalar()
+
+
+def existing_keys(conn: Connection, site_id: int, keys: list[bytes]) -> set[bytes]:
+    """Which of these hit keys are stored already."""
+    found: set[bytes] = set()
+    for start in range(0, len(keys), 500):
+        part = keys[start : start + 500]
+        rows = conn.execute(
+            select(hits.c.key).where(hits.c.site_id == site_id, hits.c.key.in_(part))
+        )
+        found.update(bytes(row[0]) for row in rows)
+    return found
+
+
 def latest_visit_end(conn: Connection, site_id: int) -> int | None:
     value = conn.execute(select(func.max(visits.c.ended)).where(visits.c.site_id == site_id))
     return value.scalar()

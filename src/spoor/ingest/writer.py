@@ -31,13 +31,21 @@ class BackgroundWriter:
         self._engine = engine
         self._queue: queue.Queue[tuple[Batch, AfterWrite | None] | None] = queue.Queue(depth)
         self._error: BaseException | None = None
+        # Started on the first batch, so a process can still fork workers before that.
         self._thread = threading.Thread(target=self._run, name="spoor-writer", daemon=True)
-        self._thread.start()
 
     def submit(self, batch: Batch, after: AfterWrite | None = None) -> None:
         """Queue a batch; blocks while the queue is full."""
         self._raise_error()
+        if not self._thread.is_alive():
+            self._thread.start()
         self._queue.put((batch, after))
+
+    def drain(self) -> None:
+        """Wait until everything queued so far is written (or failed)."""
+        if self._thread.is_alive():
+            self._queue.join()
+        self._raise_error()
 
     def close(self) -> None:
         """Write everything queued, stop the thread, raise a write error if one happened."""
@@ -53,18 +61,21 @@ class BackgroundWriter:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue  # drain without writing: the producer will hear of the error
-            batch, after = item
             try:
-                with self._engine.begin() as conn:
-                    write_batch(conn, batch)
-                    if after is not None:
-                        after(conn)
-            except BaseException as exc:  # reported to the producer, never lost in a thread
-                self._error = exc
+                if item is None:
+                    return
+                if self._error is not None:
+                    continue  # drain without writing: the producer will hear of the error
+                batch, after = item
+                try:
+                    with self._engine.begin() as conn:
+                        write_batch(conn, batch)
+                        if after is not None:
+                            after(conn)
+                except BaseException as exc:  # reported to the producer, never lost
+                    self._error = exc
+            finally:
+                self._queue.task_done()
 
     def __enter__(self) -> BackgroundWriter:
         return self
