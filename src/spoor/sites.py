@@ -61,6 +61,17 @@ def add_site(conn: Connection, domain: str, timezone: str, now: int) -> Site:
     return site
 
 
+def only_site(conn: Connection) -> Site:
+    """The one site, when there is exactly one; otherwise say what to do."""
+    found = list_sites(conn)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise SiteError("no sites yet: import a log or `spoor site add DOMAIN`")
+    names = ", ".join(s.domain for s in found)
+    raise SiteError(f"several sites exist ({names}): say which one with --site DOMAIN")
+
+
 def site_for_import(conn: Connection, domain: str | None, timezone: str, now: int) -> Site:
     """The site named by `domain` (created if new), or the only site when none is named."""
     if domain:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from sqlalchemy import Connection
 from spoor import settings as settings_module
 from spoor.analytics.query import Period, PeriodError, parse_period
 from spoor.settings import Settings, SettingsError
-from spoor.sites import Site, SiteError, get_site, site_for_import
+from spoor.sites import Site, SiteError, get_site, only_site
 
 console = Console()
 err = Console(stderr=True)
@@ -46,7 +45,7 @@ def site_and_period(
         if domain and site is None:
             raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
         if site is None:
-            site = site_for_import(conn, None, settings.timezone, int(time.time()))
+            site = only_site(conn)
         today: date = datetime.now(ZoneInfo(site.timezone)).date()
         return site, parse_period(period, today)
     except (SiteError, PeriodError) as exc:

@@ -29,9 +29,7 @@ __all__ = [
     "organization_for_ip",
 ]
 
-ORG_KINDS = ("business", "isp", "mobile", "hosting", "education", "government")
 SIZE_BANDS = ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+")
-ROLES = ("evaluator", "developer", "reader", "job_seeker", "customer", "investor", "casual")
 _SIZE_WEIGHTS = (8.0, 22.0, 30.0, 22.0, 12.0, 6.0)
 # Small firms get a few addresses from their access provider, large ones their own blocks.
 _PREFIX_BY_SIZE = {"1-10": 29, "11-50": 28, "51-200": 26, "201-1000": 24, "1001-5000": 23}

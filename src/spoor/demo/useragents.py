@@ -181,10 +181,6 @@ def browser_user_agent(rng: random.Random, profile: str) -> str:
     return maker(rng)
 
 
-def is_mobile_user_agent(ua: str) -> bool:
-    return "Mobile" in ua or "iPad" in ua
-
-
 # Crawlers that identify themselves; strings as published by their operators.
 BOT_USER_AGENTS: dict[str, str] = {
     "googlebot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",

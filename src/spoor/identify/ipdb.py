@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 
 from spoor.db.bulk import executemany
 from spoor.db.schema import asn_types, ip_ranges, ip_sources
@@ -191,12 +191,3 @@ def status(engine: Engine) -> list[SourceStatus]:
         )
         for r in rows
     ]
-
-
-def remove_source(conn: Connection, name: str) -> bool:
-    result = conn.execute(delete(ip_sources).where(ip_sources.c.name == name))
-    return bool(result.rowcount)
-
-
-def range_count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(ip_ranges)).scalar_one())

@@ -14,6 +14,7 @@ import bisect
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -99,11 +100,17 @@ class RangeIndex:
     def __init__(self, v4: Segments, v6: Segments, contradictions: int = 0) -> None:
         self.v4, self.v6 = v4, v6
         self.contradictions = contradictions
-        self._v4_starts = np.array(v4.starts, dtype=np.uint32)
-        self._v4_payloads = np.array(v4.payloads, dtype=np.int64)
+
+    # The numpy copies serve bulk lookups only: built on first use, not by every process.
+    @cached_property
+    def _v4_arrays(self) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        return np.array(self.v4.starts, dtype=np.uint32), np.array(self.v4.payloads, np.int64)
+
+    @cached_property
+    def _v6_arrays(self) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int64]]:
         # 128-bit keys as fixed-width big-endian bytes: byte order is numeric order.
-        self._v6_starts = np.array([s.to_bytes(16, "big") for s in v6.starts], dtype="S16")
-        self._v6_payloads = np.array(v6.payloads, dtype=np.int64)
+        starts = np.array([s.to_bytes(16, "big") for s in self.v6.starts], dtype="S16")
+        return starts, np.array(self.v6.payloads, dtype=np.int64)
 
     @classmethod
     def build(cls, ranges: Iterable[tuple[int, int, int, int]]) -> RangeIndex:
@@ -130,19 +137,21 @@ class RangeIndex:
 
     def lookup_v4_array(self, values: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
         """Vectorised IPv4 lookups over integer addresses."""
-        if not len(self._v4_starts):
+        starts, payloads = self._v4_arrays
+        if not len(starts):
             return np.full(len(values), NOT_FOUND, dtype=np.int64)
-        i = np.searchsorted(self._v4_starts, values, side="right") - 1
-        out = self._v4_payloads[np.maximum(i, 0)]
+        i = np.searchsorted(starts, values, side="right") - 1
+        out = payloads[np.maximum(i, 0)]
         out[i < 0] = NOT_FOUND
         return out
 
     def lookup_v6_array(self, values: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
         """Vectorised IPv6 lookups over 16-byte big-endian addresses (dtype S16)."""
-        if not len(self._v6_starts):
+        starts, payloads = self._v6_arrays
+        if not len(starts):
             return np.full(len(values), NOT_FOUND, dtype=np.int64)
-        i = np.searchsorted(self._v6_starts, values, side="right") - 1
-        out = self._v6_payloads[np.maximum(i, 0)]
+        i = np.searchsorted(starts, values, side="right") - 1
+        out = payloads[np.maximum(i, 0)]
         out[i < 0] = NOT_FOUND
         return out
 

@@ -73,7 +73,7 @@ class Network:
         return self.last - self.first
 
     @property
-    def cidr_or_range(self) -> str:
+    def span(self) -> str:
         first, last = int_to_ip(self.version, self.first), int_to_ip(self.version, self.last)
         return f"{first} - {last}"
 
@@ -385,7 +385,7 @@ def _from_networks(
         first("country"),
         first("domain"),
         named_by.source,
-        named_by.cidr_or_range,
+        named_by.span,
         verdict.reasons,
     )
 

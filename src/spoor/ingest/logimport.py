@@ -32,6 +32,8 @@ from spoor.ingest import store
 from spoor.ingest.logfiles import InputError, LogInput, open_input
 from spoor.ingest.logformats import LogFormat, detect, get_format
 from spoor.ingest.logworker import (
+    BLOCK_BYTES,
+    MAX_EXAMPLES,
     Accepted,
     ChunkResult,
     ChunkWorker,
@@ -57,9 +59,7 @@ from spoor.ingest.writer import BackgroundWriter
 from spoor.settings import Settings
 from spoor.sites import Site, site_for_import
 
-MAX_EXAMPLES = 10
 T = TypeVar("T")
-BLOCK_BYTES = 1 << 20  # about 5,000 lines of a combined log
 # Below this size, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 Progress = Callable[[str, int, int, int | None], None]  # (input, lines read, bytes read, size)

@@ -231,7 +231,7 @@ def rebuild(
     )
 
 
-BLOCK_BYTES = 1 << 20
+BLOCK_BYTES = 1 << 20  # about 5,000 lines of a combined log
 MAX_LINE_BYTES = 1 << 24
 
 

@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from referer_parser import REFERERS
 
-CHANNELS = ("direct", "search", "social", "email", "paid", "referral")
 _PAID_MEDIA = {
     "cpc",
     "ppc",

@@ -35,10 +35,6 @@ class ImportSalts:
         return hashlib.blake2b(day.isoformat().encode(), digest_size=32, key=self._secret).digest()
 
 
-def _epoch_day(ts: float) -> date:
-    return date(1970, 1, 1) + timedelta(days=int(ts // 86400))
-
-
 class VisitorHasher:
     """Hashes (site, IP, user agent) with the salt of the hit's UTC day."""
 
