@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,7 +89,8 @@ def main() -> None:
     if shutil.which("goaccess") is None:
         sys.exit("goaccess is not installed: apt-get install goaccess")
     version = subprocess.run(["goaccess", "--version"], capture_output=True, text=True)
-    goaccess_version = version.stdout.splitlines()[0].strip()
+    number = re.search(r"\d+(\.\d+)+", version.stdout)
+    goaccess_version = f"GoAccess {number.group(0) if number else '?'}"
 
     table = Table(title=f"spoor import vs {goaccess_version} (same file, same run)")
     for column in ("lines", "tool", "seconds", "lines/s", "peak RSS", "speed vs GoAccess"):

@@ -72,6 +72,8 @@ def test_companies_and_identification_rate(imported: Engine) -> None:
         assert rows["Kabelnet Broadband B.V."].type == "isp"
         only_isps = companies(conn, site, march, org_type="isp")
         assert [r.name for r in only_isps] == ["Kabelnet Broadband B.V."]
+        leads = {r.name for r in companies(conn, site, march, leads_only=True)}
+        assert leads == {"Brightwater Logistics B.V.", "Brightwater Logistik GmbH"}
         report = identify_report(conn, site, march)
     assert report.visits == 5
     assert report.unresolved == 1
@@ -84,14 +86,17 @@ def test_companies_and_identification_rate(imported: Engine) -> None:
         corrections.merge(conn, de, nl_ref)
         corrections.rename(conn, nl_ref, "Brightwater")
         corrections.hide(conn, corrections.find_org(conn, "Kabelnet Broadband B.V."))
+        corrections.set_relation(conn, nl_ref, "customer")
         with pytest.raises(corrections.CorrectionError, match="already merged"):
             corrections.merge(conn, nl_ref, de)
     with imported.connect() as conn:
         site = get_site(conn, "www.example.com")
         assert site is not None
         rows = {r.name: r for r in companies(conn, site, march)}
+        customers_are_no_leads = companies(conn, site, march, leads_only=True)
     assert set(rows) == {"Brightwater"}
     assert rows["Brightwater"].visits == 3
+    assert customers_are_no_leads == []
 
 
 def test_the_raw_ip_is_stored_nowhere(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from spoor.analytics.query import Period
 from spoor.analytics.stats import visit_filter
 from spoor.db.schema import hits, org_corrections, organizations, visits
+from spoor.identify.classify import FIRM_LEAD_CONFIDENCE
 from spoor.identify.types import LEAD_TYPES, OrgType
 from spoor.ingest.rawhit import HitKind
 from spoor.sites import Site
@@ -68,8 +69,13 @@ def companies(
     org_type: str | Iterable[str] | None = None,
     limit: int = 50,
     top_pages: int = 3,
+    leads_only: bool = False,
 ) -> list[CompanyRow]:
-    """Organizations by visits in the period; `org_type` keeps one type or several."""
+    """Organizations by visits in the period; `org_type` keeps one type or several.
+
+    `leads_only` keeps what may become a lead: a lead type, classified firmly (or set by the
+    team), and neither a customer nor a competitor.
+    """
     org_id, own, target = _effective_org()
     org = organizations.c
     # Per visit the corrections that apply are the merge target's, else the org's own.
@@ -99,6 +105,13 @@ def companies(
         .group_by(org_id)
         .order_by(func.count().desc(), name)
     )
+    if leads_only:
+        org_type = [t.value for t in LEAD_TYPES]
+        firm = func.max(func.coalesce(target.c.type, own.c.type)).is_not(None) | (
+            func.max(org.confidence) >= FIRM_LEAD_CONFIDENCE
+        )
+        relation = func.max(func.coalesce(target.c.relation, own.c.relation))
+        query = query.having(firm & relation.is_(None))
     if org_type:
         wanted = [org_type] if isinstance(org_type, str) else list(org_type)
         query = query.having(kind.in_(wanted))

@@ -17,7 +17,6 @@ from spoor.db.engine import open_database
 from spoor.identify import ipdb
 from spoor.identify.datasets import DatasetError
 from spoor.identify.resolver import Resolver
-from spoor.identify.types import LEAD_TYPES
 from spoor.identify.update import update_sources
 from spoor.terminal import companies_table, identify_summary
 
@@ -157,7 +156,8 @@ def companies_command(
         str | None, typer.Option("--type", help="business, education, isp, hosting, ...")
     ] = None,
     leads: Annotated[
-        bool, typer.Option(help="Only business, education and government organizations.")
+        bool,
+        typer.Option(help="Only possible leads: business, education, government, firmly."),
     ] = False,
     limit: Annotated[int, typer.Option(min=1, help="Rows.")] = 25,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -166,8 +166,7 @@ def companies_command(
     settings = load_settings()
     with open_database(settings).connect() as conn:
         target, chosen = site_and_period(conn, settings, site, period)
-        kinds = sorted(LEAD_TYPES) if leads else org_type
-        rows = companies(conn, target, chosen, kinds, limit)
+        rows = companies(conn, target, chosen, org_type, limit, leads_only=leads)
     if as_json:
         print_json([r.as_json() for r in rows])
         return

@@ -15,7 +15,6 @@ from spoor.demo.ipdata import write_as2types, write_asn_csv, write_rpsl
 from spoor.demo.simulator import demo_company, write_log
 from spoor.identify.asntypes import read_asn_types
 from spoor.identify.ipdb import import_asn_types, import_dataset
-from spoor.identify.types import LEAD_TYPES
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
 from spoor.settings import Settings
 from spoor.sites import add_site
@@ -62,7 +61,7 @@ def build_demo(
     month = parse_period("30d", now.date())
     with engine.connect() as conn:
         result = report(conn, site, month)
-        visitors = companies(conn, site, month, sorted(LEAD_TYPES), limit=15)
+        visitors = companies(conn, site, month, limit=15, leads_only=True)
         identified = identify_report(conn, site, month)
     engine.dispose()
     return DemoResult(database, log, summary, result, visitors, identified)

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 NOT_FOUND = -1
+_inet_pton, _AF_INET, _bisect_right = socket.inet_pton, socket.AF_INET, bisect.bisect_right
 V4_MAX = (1 << 32) - 1
 V6_MAX = (1 << 128) - 1
 
@@ -144,8 +145,19 @@ class RangeIndex:
 
     def lookup(self, ip: str) -> int:
         """The payload of the most specific range holding `ip`, or NOT_FOUND."""
-        version, value = ip_to_int(ip)
-        return self.lookup_int(version, value)
+        if ":" in ip:
+            return self.v6.find(ip_to_int(ip)[1])
+        # The hot path of every hit, inlined: each call and attribute saved is ~50 ns.
+        try:
+            value = int.from_bytes(_inet_pton(_AF_INET, ip), "big")
+        except OSError as exc:
+            raise ValueError(f"{ip!r} is not an IP address") from exc
+        v4 = self.v4
+        buckets = v4.buckets
+        assert buckets is not None
+        b = value >> 16
+        i = _bisect_right(v4.starts, value, buckets[b], buckets[b + 1]) - 1
+        return v4.payloads[i] if i >= 0 else NOT_FOUND
 
     def lookup_int(self, version: int, value: int) -> int:
         return (self.v4 if version == 4 else self.v6).find(value)
