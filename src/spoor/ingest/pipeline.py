@@ -116,11 +116,15 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _clean(text: str) -> str:
     """Text any database stores: no NUL, no lone surrogates (from JSON \\ud800 escapes)."""
     if text.isascii():
         return text.replace("\x00", "") if "\x00" in text else text
-    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    # Lone surrogates become U+FFFD (a "?" would start a query string in a URL).
+    return _SURROGATES.sub("\ufffd", text).replace("\x00", "")
 
 
 def validate(hit: Hit, ctx: Context) -> Hit | Dropped:
