@@ -16,6 +16,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -164,23 +165,11 @@ class RangeIndex:
 
     def lookup_v4_array(self, values: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
         """Vectorised IPv4 lookups over integer addresses."""
-        starts, payloads = self._v4_arrays
-        if not len(starts):
-            return np.full(len(values), NOT_FOUND, dtype=np.int64)
-        i = np.searchsorted(starts, values, side="right") - 1
-        out = payloads[np.maximum(i, 0)]
-        out[i < 0] = NOT_FOUND
-        return out
+        return _search(*self._v4_arrays, values)
 
     def lookup_v6_array(self, values: npt.NDArray[np.bytes_]) -> npt.NDArray[np.int64]:
         """Vectorised IPv6 lookups over 16-byte big-endian addresses (dtype S16)."""
-        starts, payloads = self._v6_arrays
-        if not len(starts):
-            return np.full(len(values), NOT_FOUND, dtype=np.int64)
-        i = np.searchsorted(starts, values, side="right") - 1
-        out = payloads[np.maximum(i, 0)]
-        out[i < 0] = NOT_FOUND
-        return out
+        return _search(*self._v6_arrays, values)
 
     def lookup_many(self, ips: Sequence[str]) -> npt.NDArray[np.int64]:
         """Payloads for many addresses: parsed in Python, searched in numpy."""
@@ -202,3 +191,14 @@ class RangeIndex:
         if v6:
             out[v6_at] = self.lookup_v6_array(np.array(v6, dtype="S16"))
         return out
+
+
+def _search(
+    starts: npt.NDArray[Any], payloads: npt.NDArray[np.int64], values: npt.NDArray[Any]
+) -> npt.NDArray[np.int64]:
+    if not len(starts):
+        return np.full(len(values), NOT_FOUND, dtype=np.int64)
+    i = np.searchsorted(starts, values, side="right") - 1
+    out = payloads[np.maximum(i, 0)]
+    out[i < 0] = NOT_FOUND
+    return out
