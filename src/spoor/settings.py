@@ -189,6 +189,29 @@ SETTINGS: tuple[Setting, ...] = (
         "dns_servers",
     ),
     Setting(
+        "SPOOR_TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or ranges of reverse proxies whose X-Forwarded-For is "
+        "believed (e.g. 127.0.0.1 behind nginx on the same host). Empty: the peer address.",
+        _networks,
+        "trusted_proxies",
+    ),
+    Setting(
+        "SPOOR_TRACKING_TOKEN",
+        "",
+        "Secret that lets Matomo requests set the visitor address (cip) and time (cdt), as "
+        "Matomo's token_auth does (for the Matomo log importer). Empty: never.",
+        str,
+        "tracking_token",
+    ),
+    Setting(
+        "SPOOR_RATE_LIMIT",
+        "600",
+        "Tracking requests per minute accepted from one address (429 beyond).",
+        _positive_int,
+        "rate_limit",
+    ),
+    Setting(
         "SPOOR_DNS_PORT",
         "53",
         "Port of the DNS servers above.",
@@ -212,6 +235,9 @@ class Settings:
     import_workers: int = 0
     dns_servers: tuple[str, ...] = ()
     dns_port: int = 53
+    trusted_proxies: tuple[Network, ...] = ()
+    tracking_token: str = ""
+    rate_limit: int = 600
 
     @property
     def sqlalchemy_url(self) -> str:

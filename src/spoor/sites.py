@@ -25,6 +25,16 @@ class Site:
     domain: str
     public_id: str
     timezone: str
+    hosts: tuple[str, ...] = ()  # extra host names allowed to send hits
+    honor_dnt: bool = True
+
+    def allows_host(self, host: str | None) -> bool:
+        """Hits may come from the domain, its subdomains and the listed hosts."""
+        if not host:
+            return False
+        host = host.lower().rstrip(".")
+        base = self.domain.removeprefix("www.")
+        return host in self.hosts or host == base or host.endswith("." + base)
 
 
 def normalize_domain(domain: str) -> str:
@@ -36,12 +46,33 @@ def normalize_domain(domain: str) -> str:
 
 def _site(row: object) -> Site:
     m = row._mapping  # type: ignore[attr-defined]
-    return Site(m["id"], m["domain"], m["public_id"], m["timezone"])
+    hosts = tuple(h.strip().lower() for h in (m["hosts"] or "").split(",") if h.strip())
+    return Site(m["id"], m["domain"], m["public_id"], m["timezone"], hosts, bool(m["honor_dnt"]))
 
 
 def get_site(conn: Connection, domain: str) -> Site | None:
     row = conn.execute(select(sites).where(sites.c.domain == normalize_domain(domain))).first()
     return _site(row) if row else None
+
+
+def find_site(conn: Connection, ref: str) -> Site | None:
+    """A site by public id, numeric id (Matomo's idsite) or domain."""
+    condition = sites.c.public_id == ref
+    if ref.isdigit():
+        condition = condition | (sites.c.id == int(ref))
+    row = conn.execute(select(sites).where(condition)).first()
+    if row is None and "." in ref:
+        try:
+            return get_site(conn, ref)
+        except SiteError:
+            return None
+    return _site(row) if row else None
+
+
+def remove_site(conn: Connection, domain: str) -> bool:
+    """Remove a site and everything recorded for it."""
+    result = conn.execute(sites.delete().where(sites.c.domain == normalize_domain(domain)))
+    return bool(result.rowcount)
 
 
 def list_sites(conn: Connection) -> list[Site]:

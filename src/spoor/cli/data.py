@@ -19,7 +19,7 @@ from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
 from spoor.ingest.writer import WriteError
-from spoor.sites import SiteError, add_site, list_sites
+from spoor.sites import SiteError, add_site, list_sites, remove_site
 from spoor.terminal import (
     ImportProgress,
     companies_table,
@@ -133,6 +133,40 @@ def stats_command(
         print_json(result.as_json())
     else:
         console.print(stats_report(result))
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the tracking endpoints (Spoor, Matomo, Plausible, Umami) with uvicorn."""
+    import uvicorn
+
+    from spoor.web.app import create_app
+
+    settings = load_settings()
+    # uvicorn turns SIGTERM and SIGINT into a graceful shutdown: the lifespan then stores
+    # every accepted hit before the process exits.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        proxy_headers=False,
+    )
+
+
+@site_app.command("remove")
+def site_remove(domain: str) -> None:
+    """Remove a site and everything recorded for it."""
+    engine = open_database(load_settings())
+    with engine.begin() as conn:
+        removed = remove_site(conn, domain)
+    if not removed:
+        raise fail(f"no site {domain}; `spoor site list` shows the sites")
+    console.print(f"Removed {domain}.")
 
 
 @app.command("settings")

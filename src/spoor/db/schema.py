@@ -42,6 +42,9 @@ sites = Table(
     Column("public_id", String(32), nullable=False, unique=True),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("created_at", BigInteger, nullable=False),
+    # Host names hits may come from, comma-separated; empty: the domain and its subdomains.
+    Column("hosts", Text),
+    Column("honor_dnt", Boolean, nullable=False, server_default="1"),
 )
 
 # Daily salts for visitor hashes. Old salts are deleted so yesterday's hashes can no
@@ -226,4 +229,13 @@ asn_types = Table(
     Column("asn", BigInteger, primary_key=True, autoincrement=False),
     Column("network_type", String(64), nullable=False),
     Column("name", Text),
+)
+
+# How far the live spool (an append-only file of accepted hits) is written to the store;
+# updated in the same transaction as the hits, so a restart replays exactly the rest.
+spool = Table(
+    "spool",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("committed", BigInteger, nullable=False),
 )

@@ -1,0 +1,264 @@
+"""Live ingest: accepted hits go to an append-only spool, then through the pipeline to the
+store, in one consumer thread.
+
+A request is acknowledged once its hits are written to the spool file (the OS has them:
+a crash of the process loses nothing; the file is fsynced at least every second, so a
+power loss loses at most that). The consumer runs the pipeline in order and writes each
+batch in one transaction together with how far the spool is done, so a restart replays
+exactly the hits not yet stored. A bounded queue gives backpressure: when it is full,
+`accept` says no and the endpoint answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from spoor.db.schema import spool
+from spoor.ingest import store
+from spoor.ingest.pipeline import STEPS, Context, Dropped, Hit, OrgResolver, Pipeline, SiteRules
+from spoor.ingest.rawhit import HitKind, RawHit
+from spoor.ingest.sessions import LocalDays, SessionTracker
+from spoor.ingest.visitors import VisitorHasher
+from spoor.settings import Settings
+
+SPOOL_NAME = "live"
+FSYNC_SECONDS = 1.0
+
+
+def new_key(ts: float) -> bytes:
+    """A live hit's key: its second (as for imported hits), then random bytes."""
+    return int(ts).to_bytes(5, "big") + secrets.token_bytes(11)
+
+
+def _encode(raw: RawHit) -> bytes:
+    data = asdict(raw)
+    data["key"] = raw.key.hex()
+    data["kind"] = int(raw.kind)
+    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
+
+
+def _decode(line: bytes) -> RawHit:
+    data = json.loads(line)
+    data["key"] = bytes.fromhex(data["key"])
+    data["kind"] = HitKind(data["kind"])
+    return RawHit(**data)
+
+
+class LiveIngest:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        resolver: OrgResolver | None = None,
+        *,
+        max_queue: int = 20_000,
+        batch: int = 500,
+        interval: float = 0.5,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.resolver = resolver
+        self.batch = batch
+        self.interval = interval
+        self.path = settings.data_dir / "spool" / f"{SPOOL_NAME}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.Queue[tuple[RawHit, int]] = queue.Queue(max_queue)
+        self._lock = threading.Lock()
+        self._file = self.path.open("ab")
+        self._synced = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._consume, name="spoor-live", daemon=True)
+        self._pipelines: dict[int, Pipeline] = {}
+        self.sessions = SessionTracker(settings.visit_timeout_minutes * 60, self._lookup)
+        self.hasher = VisitorHasher(lambda day: store.salt_for(engine, day))
+        self.stored = 0
+        self.dropped: Counter[str] = Counter()
+        self.error: BaseException | None = None
+
+    # --- the request side -----------------------------------------------------------------
+
+    def accept(self, hits: list[RawHit]) -> bool:
+        """Spool and queue hits; False (nothing kept) when the queue is full."""
+        with self._lock:
+            if self._queue.maxsize - self._queue.qsize() < len(hits):
+                return False
+            lines = [_encode(hit) for hit in hits]
+            offset = self._file.tell()
+            self._file.write(b"".join(lines))
+            self._file.flush()
+            for hit, line in zip(hits, lines, strict=True):
+                offset += len(line)  # where this hit's line ends: a restart resumes there
+                self._queue.put_nowait((hit, offset))
+            if time.monotonic() - self._synced > FSYNC_SECONDS:
+                os.fsync(self._file.fileno())
+                self._synced = time.monotonic()
+        return True
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Replay what the spool holds beyond the committed point, then start consuming."""
+        with self.engine.connect() as conn:
+            committed = conn.execute(
+                select(spool.c.committed).where(spool.c.name == SPOOL_NAME)
+            ).scalar()
+            horizons = [store.latest_visit_end(conn, site_id) for site_id in self._site_ids(conn)]
+        self.sessions.store_horizon = max((h for h in horizons if h is not None), default=None)
+        size = self.path.stat().st_size
+        start = committed or 0
+        if start > size:  # the file was truncated after a full commit, before recording it
+            start = 0
+        replayed = 0
+        with self.path.open("rb") as spooled:
+            spooled.seek(start)
+            offset = start
+            for line in spooled:
+                offset += len(line)
+                if line.endswith(b"\n"):
+                    self._queue.put((_decode(line), offset))
+                    replayed += 1
+        self._thread.start()
+        return replayed
+
+    def stop(self) -> None:
+        """Store everything accepted (called on shutdown, SIGTERM included)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        with self._lock:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # --- the consumer ---------------------------------------------------------------------
+
+    def _site_ids(self, conn: Any) -> list[int]:
+        from spoor.sites import list_sites
+
+        return [site.id for site in list_sites(conn)]
+
+    def _lookup(self, site_id: int, visitor: int, since: int) -> Any:
+        with self.engine.connect() as conn:
+            return store.load_visit(conn, site_id, visitor, since)
+
+    def pipeline_for(self, site: SiteRules) -> Pipeline:
+        pipeline = self._pipelines.get(site.id)
+        if pipeline is None or pipeline.ctx.site != site:
+            context = Context(
+                site,
+                self.hasher,
+                self.sessions,
+                keep_ip_prefix=self.settings.ip_retention != "none",
+                resolver=self.resolver,
+            )
+            pipeline = self._pipelines[site.id] = Pipeline(context, STEPS)
+        return pipeline
+
+    def _consume(self) -> None:
+        while True:
+            items = self._take()
+            if items:
+                try:
+                    self._write(items)
+                except BaseException as exc:  # kept for /healthz and the logs; retried later
+                    self.error = exc
+                    time.sleep(1.0)
+                    for item in items:
+                        self._queue.put(item)
+                    continue
+                self._maybe_truncate()
+            elif self._stop.is_set():
+                return
+
+    def _take(self) -> list[tuple[RawHit, int]]:
+        items: list[tuple[RawHit, int]] = []
+        deadline = time.monotonic() + self.interval
+        while len(items) < self.batch:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0 or (self._stop.is_set() and self._queue.empty()):
+                break
+            try:
+                items.append(self._queue.get(timeout=min(timeout, 0.05)))
+            except queue.Empty:
+                continue
+        return items
+
+    def _write(self, items: list[tuple[RawHit, int]]) -> None:
+        kept: list[Hit] = []
+        drops: Counter[tuple[int, date, str]] = Counter()
+        orgs: dict[int, tuple[Any, float, float]] = {}
+        rules = self._rules()
+        for raw, _ in items:
+            site = rules.get(raw.site_id)
+            if site is None:
+                continue  # the site was removed meanwhile
+            pipeline = self.pipeline_for(site)
+            result = pipeline.process(raw)
+            if isinstance(result, Dropped):
+                day = LocalDays(site.timezone)(raw.ts)
+                drops[(raw.site_id, day, result.reason.value)] += 1
+                self.dropped[result.reason.value] += 1
+                continue
+            kept.append(result)
+            if result.org is not None:
+                first = orgs.get(result.org.org_id, (None, raw.ts, raw.ts))[1]
+                orgs[result.org.org_id] = (result.org, first, raw.ts)
+        batch = store.prepare_batch(
+            self.engine.dialect.name, kept, self.sessions.dirty(), drops, orgs
+        )
+        offset = items[-1][1]
+        with self.engine.begin() as conn:
+            store.write_batch(conn, batch)
+            _record_offset(conn, offset)
+        self.stored += len(kept)
+        self.error = None
+        self.sessions.prune(int(time.time()))
+
+    def _rules(self) -> dict[int, SiteRules]:
+        from spoor.sites import list_sites
+
+        with self.engine.connect() as conn:
+            found = list_sites(conn)
+        return {
+            s.id: SiteRules(
+                s.id, s.domain, s.timezone, self.settings.exclude_paths, self.settings.exclude_ips,
+                self.settings.keep_static,
+            )
+            for s in found
+        }  # fmt: skip
+
+    def _maybe_truncate(self) -> None:
+        """Start the spool afresh once everything in it is stored: the addresses in it stay
+        on disk only while their hits wait for the pipeline."""
+        with self._lock:
+            if self._queue.empty() and self._file.tell() > 0:
+                self._file.truncate(0)
+                self._file.seek(0)
+                with self.engine.begin() as conn:
+                    _record_offset(conn, 0)
+
+
+def _record_offset(conn: Any, offset: int) -> None:
+    updated = conn.execute(
+        spool.update().where(spool.c.name == SPOOL_NAME).values(committed=offset)
+    ).rowcount
+    if not updated:
+        conn.execute(spool.insert().values(name=SPOOL_NAME, committed=offset))
+
+
+def received_now() -> float:
+    return datetime.now(UTC).timestamp()

@@ -1,0 +1,1 @@
+"""Live tracking sources: each turns one request format into hits for the pipeline."""

@@ -1,0 +1,1 @@
+"""The web application: collection endpoints now; pages and API later."""

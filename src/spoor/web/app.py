@@ -1,0 +1,54 @@
+"""The ASGI application: the whole route table in one list; the lifespan owns the engine,
+the resolver and the live ingest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from spoor.db.engine import open_database
+from spoor.identify.resolver import LiveResolver
+from spoor.ingest.live import LiveIngest
+from spoor.settings import Settings
+from spoor.web import collect
+
+
+async def healthz(request: Request) -> JSONResponse:
+    live: LiveIngest = request.app.state.live
+    error = repr(live.error) if live.error else None
+    return JSONResponse(
+        {"ok": error is None, "pending": live.pending(), "stored": live.stored, "error": error},
+        200 if error is None else 503,
+    )
+
+
+ROUTES = [
+    Route("/api/collect", collect.spoor_collect, methods=["POST"]),
+    Route("/api/event", collect.plausible_event, methods=["POST"]),
+    Route("/api/send", collect.umami_send, methods=["POST"]),
+    Route("/matomo.php", collect.matomo_track, methods=["GET", "POST"]),
+    Route("/piwik.php", collect.matomo_track, methods=["GET", "POST"]),
+    Route("/healthz", healthz),
+]
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = open_database(settings)
+        live = LiveIngest(engine, settings, LiveResolver(engine))
+        live.start()
+        app.state.live = live
+        app.state.collector = collect.Collector(settings, live)
+        try:
+            yield
+        finally:
+            live.stop()  # everything acknowledged is stored before the process ends
+            engine.dispose()
+
+    return Starlette(routes=ROUTES, lifespan=lifespan)
