@@ -19,7 +19,7 @@ from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
 from spoor.ingest.writer import WriteError
-from spoor.sites import SiteError, add_site, list_sites, remove_site
+from spoor.sites import SiteError, add_site, get_site, list_sites, remove_site
 from spoor.terminal import (
     ImportProgress,
     companies_table,
@@ -156,6 +156,24 @@ def serve_command(
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
+
+
+@site_app.command("snippet")
+def site_snippet(
+    domain: str,
+    base: Annotated[
+        str,
+        typer.Option(help="Where Spoor is reachable from browsers, e.g. https://spoor.example.com"),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print the script tag to paste into every page of the site."""
+    engine = open_database(load_settings())
+    with engine.connect() as conn:
+        site = get_site(conn, domain)
+    if site is None:
+        raise fail(f"no site {domain}; `spoor site list` shows the sites")
+    base = base.rstrip("/")
+    print(f'<script defer src="{base}/js/spoor.js" data-site="{site.public_id}"></script>')
 
 
 @site_app.command("remove")

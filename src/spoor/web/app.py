@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from spoor.db.engine import open_database
@@ -27,7 +30,21 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
+TRACKER = Path(__file__).with_name("static") / "spoor.js"
+
+
+async def tracker_script(request: Request) -> Response:
+    if not TRACKER.exists():
+        return JSONResponse({"error": "the tracker script is not built"}, 404)
+    return FileResponse(
+        TRACKER,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
 ROUTES = [
+    Route("/js/spoor.js", tracker_script),
     Route("/api/collect", collect.spoor_collect, methods=["POST"]),
     Route("/api/event", collect.plausible_event, methods=["POST"]),
     Route("/api/send", collect.umami_send, methods=["POST"]),
@@ -51,4 +68,12 @@ def create_app(settings: Settings) -> Starlette:
             live.stop()  # everything acknowledged is stored before the process ends
             engine.dispose()
 
-    return Starlette(routes=ROUTES, lifespan=lifespan)
+    # Tracking requests come from the tracked sites' pages, on other origins.
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+        max_age=86400,
+    )
+    return Starlette(routes=ROUTES, lifespan=lifespan, middleware=[cors])
