@@ -103,6 +103,7 @@ hits = Table(
     Column("path", Text, nullable=False),
     Column("title", Text),
     Column("name", String(200)),
+    Column("props", Text),  # JSON object of an event's properties (engaged time, targets)
     UniqueConstraint("site_id", "key"),
     Index(None, "visit_id"),
     Index(None, "site_id", "ts"),

@@ -30,3 +30,4 @@ class RawHit:
     kind: HitKind = HitKind.PAGEVIEW
     title: str | None = None
     name: str | None = None  # event name for EVENT hits
+    props: dict[str, str] | None = None  # event properties, e.g. a link's target

@@ -30,7 +30,7 @@ def _insert(conn: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-_HIT_COLUMNS = ("site_id", "key", "visit_id", "ts", "kind", "path", "title", "name")
+_HIT_COLUMNS = ("site_id", "key", "visit_id", "ts", "kind", "path", "title", "name", "props")
 _VISIT_COLUMNS = tuple(c.name for c in visits.columns)
 
 
@@ -39,19 +39,13 @@ def hit_rows(batch: Iterable[Hit]) -> list[tuple[Any, ...]]:
     for hit in batch:
         raw = hit.raw
         assert hit.visit is not None
-        visit_id = hit.visit.id
-        rows.append(
-            (
-                raw.site_id,
-                raw.key,
-                visit_id,
-                int(raw.ts),
-                int(raw.kind),
-                hit.path,
-                raw.title,
-                raw.name,
-            )
-        )
+        props = json.dumps(raw.props, separators=(",", ":")) if raw.props else None
+        # fmt: off
+        rows.append((
+            raw.site_id, raw.key, hit.visit.id, int(raw.ts), int(raw.kind), hit.path, raw.title,
+            raw.name, props,
+        ))
+        # fmt: on
     return rows
 
 

@@ -111,6 +111,7 @@ class Collector:
             kind=incoming.kind,
             title=incoming.title,
             name=incoming.name,
+            props=incoming.props or None,
         )
 
     def accept(self, hits: list[RawHit]) -> None:
