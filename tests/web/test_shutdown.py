@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, func, select
@@ -18,33 +12,9 @@ from spoor.db.schema import hits
 from spoor.settings import Settings
 from spoor.sites import add_site
 
-SPOOR = str(Path(sys.executable).with_name("spoor"))
+from .servers import free_port, serve, stop
+
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SPOOR_DATA_DIR": str(settings.data_dir),
-        "SPOOR_DATABASE_URL": settings.database_url,
-        "SPOOR_RATE_LIMIT": "1000000",
-    }
-    process = subprocess.Popen([SPOOR, "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("spoor serve did not start")
 
 
 def test_sigterm_mid_stream_loses_no_acknowledged_hit(engine: Engine, settings: Settings) -> None:
@@ -73,9 +43,7 @@ def test_sigterm_mid_stream_loses_no_acknowledged_hit(engine: Engine, settings: 
     assert acknowledged > 300
     assert count(engine) == acknowledged  # the graceful shutdown stored everything
     # A restart replays whatever the spool still holds, then shuts down again.
-    restarted = serve(settings, free_port())
-    restarted.send_signal(signal.SIGTERM)
-    assert restarted.wait(timeout=60) in (0, -signal.SIGTERM)
+    stop(serve(settings, free_port()))
     assert count(engine) == acknowledged
 
 

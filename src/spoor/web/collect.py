@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -190,8 +190,8 @@ async def _matomo(collector: Collector, request: Request) -> Response:
     if request.method == "POST":
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":
-            form = await request.form()
-            params.update({k: str(v) for k, v in form.items()})
+            form = await _body(request, MAX_BODY, (kind,))
+            params.update(parse_qsl(form.decode("utf-8", "replace"), keep_blank_values=True))
         else:
             body = await _body(request, MAX_BULK_BODY, JSON_TYPES)
             if body.strip():
