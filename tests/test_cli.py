@@ -77,3 +77,26 @@ def test_settings_markdown_is_the_docs_page() -> None:
     result = runner.invoke(app, ["settings", "--markdown"])
     page = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
     assert result.stdout == page.read_text()
+
+
+def test_site_options_and_snippet(env: dict[str, str]) -> None:
+    assert runner.invoke(app, ["site", "add", "www.example.com"], env=env).exit_code == 0
+    changed = runner.invoke(
+        app,
+        ["site", "set", "www.example.com", "--hosts", "shop.example.net", "--ignore-dnt"],
+        env=env,
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "shop.example.net" in changed.output
+    assert "ignored" in changed.output
+    snippet = runner.invoke(
+        app, ["site", "snippet", "www.example.com", "--base", "https://spoor.example/"], env=env
+    )
+    assert snippet.stdout.startswith(
+        '<script defer src="https://spoor.example/js/spoor.js" data-site="'
+    )
+    assert (
+        runner.invoke(app, ["site", "set", "nope.example", "--ignore-dnt"], env=env).exit_code == 2
+    )
+    assert runner.invoke(app, ["site", "remove", "www.example.com"], env=env).exit_code == 0
+    assert runner.invoke(app, ["site", "remove", "www.example.com"], env=env).exit_code == 2

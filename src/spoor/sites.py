@@ -69,6 +69,32 @@ def find_site(conn: Connection, ref: str) -> Site | None:
     return _site(row) if row else None
 
 
+def configure_site(
+    conn: Connection,
+    domain: str,
+    *,
+    hosts: list[str] | None = None,
+    honor_dnt: bool | None = None,
+    timezone: str | None = None,
+) -> Site:
+    """Change a site's allowed hosts, Do-Not-Track handling or time zone."""
+    site = get_site(conn, domain)
+    if site is None:
+        raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
+    values: dict[str, object] = {}
+    if hosts is not None:
+        values["hosts"] = ",".join(normalize_domain(h) for h in hosts if h.strip()) or None
+    if honor_dnt is not None:
+        values["honor_dnt"] = honor_dnt
+    if timezone is not None:
+        values["timezone"] = timezone
+    if values:
+        conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+    updated = get_site(conn, domain)
+    assert updated is not None
+    return updated
+
+
 def remove_site(conn: Connection, domain: str) -> bool:
     """Remove a site and everything recorded for it."""
     result = conn.execute(sites.delete().where(sites.c.domain == normalize_domain(domain)))

@@ -19,7 +19,14 @@ from spoor.ingest.logfiles import InputError
 from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
 from spoor.ingest.writer import WriteError
-from spoor.sites import SiteError, add_site, get_site, list_sites, remove_site
+from spoor.sites import (
+    SiteError,
+    add_site,
+    configure_site,
+    get_site,
+    list_sites,
+    remove_site,
+)
 from spoor.terminal import (
     ImportProgress,
     companies_table,
@@ -155,6 +162,42 @@ def serve_command(
         log_level="warning",
         timeout_graceful_shutdown=30,
         proxy_headers=False,
+    )
+
+
+@site_app.command("set")
+def site_set(
+    domain: str,
+    hosts: Annotated[
+        str | None, typer.Option(help="Other host names that may send hits, comma-separated.")
+    ] = None,
+    honor_dnt: Annotated[
+        bool | None, typer.Option("--honor-dnt/--ignore-dnt", help="Do-Not-Track and GPC.")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone.")] = None,
+) -> None:
+    """Change a site's options."""
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except Exception as exc:
+            raise fail(f"{timezone!r} is not a time zone such as Europe/Amsterdam") from exc
+    engine = open_database(load_settings())
+    try:
+        with engine.begin() as conn:
+            site = configure_site(
+                conn,
+                domain,
+                hosts=hosts.split(",") if hosts is not None else None,
+                honor_dnt=honor_dnt,
+                timezone=timezone,
+            )
+    except SiteError as exc:
+        raise fail(str(exc)) from exc
+    allowed = ", ".join(site.hosts) or "(the domain and its subdomains)"
+    console.print(
+        f"{site.domain}: time zone {site.timezone}, also allowed: {allowed}, "
+        f"Do-Not-Track {'honoured' if site.honor_dnt else 'ignored'}"
     )
 
 

@@ -1,131 +1,113 @@
-/* Spoor tracker (docs/tracker.md). No cookies, no storage, no fingerprinting:
-   each hit is one small text/plain POST to Spoor's /api/collect. */
-(function (w, d) {
-  "use strict";
-  var old = w.spoor;
-  if (old && old.v) return; // loaded twice
-  var script = d.currentScript || d.querySelector("script[data-site]");
-  var attr = function (name) { return script && script.getAttribute(name); };
-  var site = attr("data-site");
-  var loc = w.location;
-  var noop = function () {};
-  noop.v = 1;
-  if (!site || loc.protocol == "file:") {
-    if (!site) console.warn("Spoor: the script tag has no data-site; nothing is tracked");
-    w.spoor = noop;
-    return;
+/* Spoor tracker, see docs/tracker.md. No cookies, no storage: one text/plain POST a hit. */
+(function (w, d, L, H) {
+  var old = w.spoor, el = d.currentScript || d.querySelector("script[data-site]");
+  if (old && old.v) return;
+  var at = function (n) { return el && el.getAttribute(n); };
+  var site = at("data-site"), nop = function () {};
+  nop.v = 1;
+  if (!site || L.protocol == "file:") {
+    site || console.warn("Spoor: no data-site");
+    return (w.spoor = nop);
   }
-  var api = attr("data-api") || new URL(script.src).origin + "/api/collect";
-  var handraise = (attr("data-handraise") || "").split(",").map(function (p) { return p.trim(); })
-    .filter(Boolean);
-  var files = /\.(pdf|zip|rar|7z|docx?|xlsx?|pptx?|od[tsp]|rtf|csv|txt|dmg|pkg|exe|msi|deb|rpm|apk|iso|gz|tgz|bz2|xz|mp4|mov|mp3|wav|epub|mobi)$/i;
-  var now = Date.now;
-  var on = function (target, type, fn, capture) { target.addEventListener(type, fn, capture); };
-  var url, path, ref = d.referrer;
-  var engaged, since, scroll, sent;
+  var api = at("data-api") || new URL(el.src).origin + "/api/collect";
+  var forms = (at("data-handraise") || "").split(",").map(function (p) { return p.trim(); }).filter(String);
+  var files = /\.(pdf|zip|rar|7z|docx?|xlsx?|pptx?|csv|txt|rtf|dmg|pkg|exe|msi|iso|gz|tgz|mp4|mov|mp3|epub)$/i;
+  var on = function (t, e, f, o) { t.addEventListener(e, f, o); };
+  var now = Date.now, q = (old && old.q) || [], ref = d.referrer;
+  var live, url, path, ms, since, scroll, sent;
 
   function send(e, p, u) {
-    var body = JSON.stringify({ s: site, u: u || loc.href, r: ref || "", t: d.title, e: e, p: p || {} });
-    // A string body is sent as text/plain;charset=UTF-8: a "simple" request, no preflight.
+    // A string is sent as text/plain: a "simple" request, without a CORS preflight.
+    var b = JSON.stringify({ s: site, u: u || L.href, r: ref || "", t: d.title, e: e, p: p || {} });
     try {
-      if (navigator.sendBeacon(api, body)) return;
+      if (navigator.sendBeacon(api, b)) return;
     } catch (x) {}
-    if (w.fetch) fetch(api, { method: "POST", keepalive: true, body: body, headers: { "Content-Type": "text/plain" } }).catch(noop);
+    w.fetch && fetch(api, { method: "POST", keepalive: true, body: b, headers: { "Content-Type": "text/plain" } }).catch(nop);
   }
 
-  // --- engaged time and scroll depth ----------------------------------------------------
+  // Engaged time counts while the page is visible and focused; scroll is the deepest seen (%).
   function pause() {
-    if (since) engaged += now() - since;
+    since && (ms += now() - since);
     since = 0;
   }
   function resume() {
-    if (!d.hidden && !since) since = now();
+    d.hidden || since || (since = now());
   }
   function depth() {
-    var h = d.documentElement, total = Math.max(h.scrollHeight, d.body ? d.body.scrollHeight : 0);
-    var pct = total ? Math.min(100, Math.round((w.scrollY + w.innerHeight) * 100 / total)) : 0;
-    if (pct > scroll) scroll = pct;
+    var h = Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0);
+    scroll = Math.max(scroll, h && Math.min(100, Math.round((w.scrollY + w.innerHeight) * 100 / h)));
   }
-  function engagement() {
+  function leave(measure) {
+    if (!url) return;
     pause();
-    depth();
-    if (!sent && engaged > 0) {
-      sent = 1;
-      send("engagement", { engaged_ms: "" + engaged, scroll: "" + scroll }, url);
-    }
+    measure && depth();
+    if (!sent && ms) send("engagement", { engaged_ms: "" + ms, scroll: "" + scroll }, url), (sent = 1);
     resume();
   }
 
-  // --- page views: the first, then every path change of a single-page app ---------------
-  function pageview(force) {
-    if (!force && loc.pathname == path) return;
-    if (url) {
-      engagement(); // the previous page's
-      ref = url;
-    }
-    url = loc.href;
-    path = loc.pathname;
-    engaged = since = scroll = sent = 0;
+  // A pageview on load and whenever a single-page app changes the path.
+  function view(force) {
+    if (!live || (!force && L.pathname == path)) return;
+    if (url && !force) leave(), (ref = url); // the previous page's engagement first
+    url = L.href;
+    path = L.pathname;
+    ms = since = scroll = sent = 0;
     resume();
-    depth();
     send("pageview");
   }
-  ["pushState", "replaceState"].forEach(function (name) {
-    var original = history[name];
-    history[name] = function () {
-      var result = original.apply(this, arguments);
-      pageview();
-      return result;
+  ["pushState", "replaceState"].forEach(function (n) {
+    var f = H[n];
+    H[n] = function () {
+      var r = f.apply(this, arguments);
+      view();
+      return r;
     };
   });
-  on(w, "popstate", function () { pageview(); });
-  // Back to a page kept in the back/forward cache: its scripts do not run again.
-  on(w, "pageshow", function (ev) { if (ev.persisted) pageview(1); });
-
-  on(d, "visibilitychange", function () { d.hidden ? engagement() : resume(); });
-  on(w, "pagehide", engagement);
+  on(w, "popstate", function () { view(); });
+  on(w, "pageshow", function (e) { e.persisted && view(1); }); // back from the bfcache
+  on(d, "visibilitychange", function () { d.hidden ? leave(1) : resume(); });
+  on(w, "pagehide", function () { leave(1); });
   on(w, "blur", pause);
   on(w, "focus", resume);
   on(w, "scroll", depth, { passive: true });
 
-  // --- outbound links and downloads (ordinary links: the beacon outlives the page) -------
-  function click(ev) {
-    if (ev.type == "auxclick" && ev.button != 1) return;
-    var a = ev.target.closest && ev.target.closest("a[href]");
-    if (!a) return;
-    var u = new URL(a.href, loc.href);
-    if (!/^https?:$/.test(u.protocol)) return;
-    if (a.hasAttribute("download") || files.test(u.pathname)) {
-      send("download", { url: u.origin + u.pathname }); // no query: it may hold a token
-    } else if (u.hostname != loc.hostname) {
-      send("outlink", { url: u.href });
+  // Outbound links and downloads: ordinary links; the beacon outlives the page.
+  function click(e) {
+    var a = e.target.closest && e.target.closest("a[href]"), u;
+    if (!a || (e.type == "auxclick" && e.button != 1)) return;
+    try {
+      u = new URL(a.href);
+    } catch (x) {
+      return;
     }
+    if (!/^http/.test(u.protocol)) return;
+    if (a.hasAttribute("download") || files.test(u.pathname)) send("download", { url: u.origin + u.pathname });
+    else if (u.hostname != L.hostname) send("outlink", { url: u.href });
   }
   on(d, "click", click, true);
   on(d, "auxclick", click, true);
 
-  // --- hand-raise forms: sent during the submit event, before the browser navigates -------
-  on(d, "submit", function (ev) {
-    var form = ev.target;
-    var action = new URL(form.getAttribute("action") || "", loc.href).pathname;
-    if (form.hasAttribute("data-spoor-handraise") || handraise.some(function (p) { return action.indexOf(p) == 0; })) {
-      send("form", { form: form.getAttribute("id") || action });
-    }
+  // Hand-raise forms, sent in the submit event, before the browser navigates.
+  on(d, "submit", function (e) {
+    var f = e.target, b = e.submitter;
+    var act = new URL((b && b.getAttribute("formaction")) || f.getAttribute("action") || "", L.href).pathname;
+    if (f.hasAttribute("data-spoor-handraise") || forms.some(function (p) { return !act.indexOf(p); }))
+      send("form", { form: f.getAttribute("id") || act });
   }, true);
 
-  // --- custom events: spoor(name, props), with calls queued before the script loaded -----
-  function spoor(name, props) {
-    var p = {};
-    for (var k in props || {}) p[k] = "" + props[k];
-    send("" + name, p);
+  // Custom events: spoor(name, {props}); calls made before the script ran wait in spoor.q.
+  function spoor(n, p) {
+    if (!live) return q.push([n, p]);
+    var s = {};
+    for (var k in p) s[k] = "" + p[k];
+    send("" + n, s);
   }
   spoor.v = 1;
-
+  w.spoor = spoor;
   function start() {
-    w.spoor = spoor;
-    pageview();
-    ((old && old.q) || []).forEach(function (args) { spoor.apply(null, args); });
+    live = 1;
+    view();
+    q.forEach(function (a) { spoor(a[0], a[1]); });
   }
-  // A prerendered page counts once it is shown.
-  d.prerendering ? on(d, "prerenderingchange", start, { once: true }) : start();
-})(window, document);
+  d.prerendering ? on(d, "prerenderingchange", start, { once: true }) : start(); // counts when shown
+})(window, document, location, history);
