@@ -250,7 +250,10 @@ def settings_command(
 
 @app.command("demo")
 def demo_command(
-    serve: Annotated[bool, typer.Option(help="Start the web app afterwards (later).")] = True,
+    serve: Annotated[
+        bool, typer.Option(help="Then serve the tracking endpoints and replay live traffic.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
     days: Annotated[int, typer.Option(help="Days of simulated traffic.")] = 120,
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 7,
 ) -> None:
@@ -274,4 +277,45 @@ def demo_command(
         f"  SPOOR_DATA_DIR={demo_dir} .venv/bin/spoor stats --period 30d\n"
     )
     if serve:
-        console.print("(The web app arrives in a later version; nothing to serve yet.)")
+        serve_demo(demo_dir, result.log, port)
+
+
+def serve_demo(demo_dir: Path, log: Path, port: int) -> None:
+    """Serve the demo database and replay its last simulated requests through /api/event."""
+    import threading
+
+    import uvicorn
+
+    from spoor.demo.live import replay
+    from spoor.demo.simulator import demo_company
+    from spoor.settings import Settings
+    from spoor.web.app import create_app
+
+    company = demo_company()
+    # The replay sends each simulated visitor's address as a proxy would.
+    settings = Settings(
+        data_dir=demo_dir,
+        timezone=company.timezone,
+        trusted_proxies=settings_module.load(
+            {"SPOOR_TRUSTED_PROXIES": "127.0.0.1"}
+        ).trusted_proxies,
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    base = f"http://127.0.0.1:{port}"
+
+    def replay_when_up() -> None:
+        while not server.started:
+            time.sleep(0.1)
+        tail = log.read_text().splitlines()[-2000:]
+        sent = replay(base, company.domain, tail, limit=500)
+        console.print(f"Replayed {sent} simulated requests through {base}/api/event.")
+        with open_database(settings).connect() as conn:
+            site = get_site(conn, company.domain)
+        public_id = site.public_id if site else "?"
+        console.print(
+            f"Tracking endpoints are live at {base} (Ctrl-C to stop). The snippet for a page:\n"
+            f'  <script defer src="{base}/js/spoor.js" data-site="{public_id}"></script>'
+        )
+
+    threading.Thread(target=replay_when_up, daemon=True).start()
+    server.run()

@@ -1,113 +1,85 @@
-/* Spoor tracker, see docs/tracker.md. No cookies, no storage: one text/plain POST a hit. */
-(function (w, d, L, H) {
-  var old = w.spoor, el = d.currentScript || d.querySelector("script[data-site]");
-  if (old && old.v) return;
-  var at = function (n) { return el && el.getAttribute(n); };
-  var site = at("data-site"), nop = function () {};
-  nop.v = 1;
+/* Spoor tracker, docs/tracker.md. No cookies, no storage: one text/plain POST per hit. */
+((w, d, L, H) => {
+  let old = w.spoor, el = d.currentScript || d.querySelector("script[data-site]"),
+    at = (n) => el.getAttribute(n), site = el && at("data-site"), nop = () => {};
+  if (old && old.v) return; // loaded twice
   if (!site || L.protocol == "file:") {
     site || console.warn("Spoor: no data-site");
     return (w.spoor = nop);
   }
-  var api = at("data-api") || new URL(el.src).origin + "/api/collect";
-  var forms = (at("data-handraise") || "").split(",").map(function (p) { return p.trim(); }).filter(String);
-  var files = /\.(pdf|zip|rar|7z|docx?|xlsx?|pptx?|csv|txt|rtf|dmg|pkg|exe|msi|iso|gz|tgz|mp4|mov|mp3|epub)$/i;
-  var on = function (t, e, f, o) { t.addEventListener(e, f, o); };
-  var now = Date.now, q = (old && old.q) || [], ref = d.referrer;
-  var live, url, path, ms, since, scroll, sent;
+  let api = at("data-api") || new URL(el.src).origin + "/api/collect",
+    forms = (at("data-handraise") || "").split(",").map((p) => p.trim()).filter(String),
+    files = /\.(pdf|zip|rar|7z|docx?|xlsx?|pptx?|csv|txt|dmg|exe|msi|gz|tgz|mp4|mov|mp3|epub)$/i,
+    on = (t, e, f, o) => t.addEventListener(e, f, o), now = Date.now, M = Math,
+    q = (old && old.q) || [], ref = d.referrer, live, url, path, ms, t0, scroll, sent;
 
-  function send(e, p, u) {
-    // A string is sent as text/plain: a "simple" request, without a CORS preflight.
-    var b = JSON.stringify({ s: site, u: u || L.href, r: ref || "", t: d.title, e: e, p: p || {} });
-    try {
-      if (navigator.sendBeacon(api, b)) return;
-    } catch (x) {}
-    w.fetch && fetch(api, { method: "POST", keepalive: true, body: b, headers: { "Content-Type": "text/plain" } }).catch(nop);
-  }
+  // A string body is text/plain: a "simple" request, no CORS preflight.
+  let send = (e, p, u) => {
+    let b = JSON.stringify({ s: site, u: u || L.href, r: ref || "", t: d.title, e, p: p || {} });
+    navigator.sendBeacon(api, b) || fetch(api, { method: "POST", body: b, keepalive: true }).catch(nop);
+  };
 
   // Engaged time counts while the page is visible and focused; scroll is the deepest seen (%).
-  function pause() {
-    since && (ms += now() - since);
-    since = 0;
-  }
-  function resume() {
-    d.hidden || since || (since = now());
-  }
-  function depth() {
-    var h = Math.max(d.documentElement.scrollHeight, d.body ? d.body.scrollHeight : 0);
-    scroll = Math.max(scroll, h && Math.min(100, Math.round((w.scrollY + w.innerHeight) * 100 / h)));
-  }
-  function leave(measure) {
-    if (!url) return;
-    pause();
-    measure && depth();
-    if (!sent && ms) send("engagement", { engaged_ms: "" + ms, scroll: "" + scroll }, url), (sent = 1);
-    resume();
-  }
-
-  // A pageview on load and whenever a single-page app changes the path.
-  function view(force) {
-    if (!live || (!force && L.pathname == path)) return;
-    if (url && !force) leave(), (ref = url); // the previous page's engagement first
-    url = L.href;
-    path = L.pathname;
-    ms = since = scroll = sent = 0;
-    resume();
-    send("pageview");
-  }
-  ["pushState", "replaceState"].forEach(function (n) {
-    var f = H[n];
-    H[n] = function () {
-      var r = f.apply(this, arguments);
-      view();
-      return r;
+  let pause = () => (t0 && (ms += now() - t0), (t0 = 0)),
+    resume = () => d.hidden || t0 || (t0 = now()),
+    depth = () => (scroll = M.max(scroll, M.min(100, M.round(((scrollY + innerHeight) * 100) / d.documentElement.scrollHeight)))),
+    leave = (measure) => {
+      if (!url) return;
+      pause();
+      measure && depth(); // not after an SPA navigation: the DOM may be the next page's
+      ms && !sent && (send("engagement", { engaged_ms: "" + ms, scroll: "" + scroll }, url), (sent = 1));
+      resume();
     };
-  });
-  on(w, "popstate", function () { view(); });
-  on(w, "pageshow", function (e) { e.persisted && view(1); }); // back from the bfcache
-  on(d, "visibilitychange", function () { d.hidden ? leave(1) : resume(); });
-  on(w, "pagehide", function () { leave(1); });
+  on(d, "visibilitychange", () => (d.hidden ? leave(1) : resume()));
+  on(w, "pagehide", () => leave(1));
   on(w, "blur", pause);
   on(w, "focus", resume);
   on(w, "scroll", depth, { passive: true });
 
-  // Outbound links and downloads: ordinary links; the beacon outlives the page.
-  function click(e) {
-    var a = e.target.closest && e.target.closest("a[href]"), u;
-    if (!a || (e.type == "auxclick" && e.button != 1)) return;
-    try {
-      u = new URL(a.href);
-    } catch (x) {
-      return;
-    }
-    if (!/^http/.test(u.protocol)) return;
+  // A pageview on load, and when a single-page app changes the path.
+  let view = (again) => {
+    if (!live || (!again && L.pathname == path)) return;
+    again || (leave(), (ref = url || ref)); // the previous page's engagement first
+    url = L.href;
+    path = L.pathname;
+    ms = t0 = scroll = sent = 0;
+    resume();
+    send("pageview");
+  };
+  for (let n of ["pushState", "replaceState"]) {
+    let f = H[n];
+    H[n] = function () {
+      let r = f.apply(this, arguments);
+      view();
+      return r;
+    };
+  }
+  on(w, "popstate", () => view());
+  on(w, "pageshow", (e) => e.persisted && view(1)); // shown again from the back/forward cache
+
+  // Downloads and outbound links (ordinary links: the beacon outlives the page).
+  let click = (e) => {
+    let a = e.target.closest && e.target.closest("a[href]"), u = a && new URL(a.href, L.href);
+    if (!u || !/^http/.test(u.protocol) || e.button > 1) return;
     if (a.hasAttribute("download") || files.test(u.pathname)) send("download", { url: u.origin + u.pathname });
     else if (u.hostname != L.hostname) send("outlink", { url: u.href });
-  }
+  };
   on(d, "click", click, true);
-  on(d, "auxclick", click, true);
+  on(d, "auxclick", click, true); // middle click
 
   // Hand-raise forms, sent in the submit event, before the browser navigates.
-  on(d, "submit", function (e) {
-    var f = e.target, b = e.submitter;
-    var act = new URL((b && b.getAttribute("formaction")) || f.getAttribute("action") || "", L.href).pathname;
-    if (f.hasAttribute("data-spoor-handraise") || forms.some(function (p) { return !act.indexOf(p); }))
+  on(d, "submit", (e) => {
+    let f = e.target, act = new URL(f.getAttribute("action") || "", L.href).pathname;
+    (f.hasAttribute("data-spoor-handraise") || forms.some((p) => act.startsWith(p))) &&
       send("form", { form: f.getAttribute("id") || act });
   }, true);
 
-  // Custom events: spoor(name, {props}); calls made before the script ran wait in spoor.q.
-  function spoor(n, p) {
+  // Custom events: spoor(name, {props}). Calls made before the script ran wait in spoor.q.
+  let spoor = (w.spoor = (n, p, s = {}) => {
     if (!live) return q.push([n, p]);
-    var s = {};
-    for (var k in p) s[k] = "" + p[k];
+    for (let k in p) s[k] = "" + p[k];
     send("" + n, s);
-  }
+  }), start = () => ((live = 1), view(), q.map((a) => spoor(a[0], a[1])));
   spoor.v = 1;
-  w.spoor = spoor;
-  function start() {
-    live = 1;
-    view();
-    q.forEach(function (a) { spoor(a[0], a[1]); });
-  }
-  d.prerendering ? on(d, "prerenderingchange", start, { once: true }) : start(); // counts when shown
+  d.prerendering ? on(d, "prerenderingchange", start, { once: true }) : start(); // counted when shown
 })(window, document, location, history);
