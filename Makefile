@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+NODE_CLIENTS := tests/js/node_modules/.installed
+
 .PHONY: demo test lint fmt bench clean
 
 $(STAMP): pyproject.toml
@@ -15,7 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spoor demo
 
-test: $(STAMP)
+# Real JavaScript tracking clients for the compatibility tests (npm registry, at install time).
+$(NODE_CLIENTS): tests/js/package.json
+	@if command -v npm >/dev/null; then \
+	  cd tests/js && npm install --no-audit --no-fund --silent && touch node_modules/.installed; \
+	else echo "npm not found: the tests of JavaScript clients will be skipped"; fi
+
+test: $(STAMP) $(NODE_CLIENTS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

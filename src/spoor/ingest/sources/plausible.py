@@ -35,6 +35,10 @@ def parse(body: bytes) -> list[Incoming]:
         raise BadPayload("props (p) must be an object")
     kind = HitKind.PAGEVIEW if name == "pageview" else _kind(name)
     clean_props = {str(k)[:100]: str(v)[:500] for k, v in list(props.items())[:30]}
+    if name == "engagement":  # the tracker's engaged time (ms) and scroll depth (%)
+        for field, key in (("e", "engaged_ms"), ("sd", "scroll")):
+            if isinstance(data.get(field), int | float):
+                clean_props[key] = str(int(data[field]))
     return [
         Incoming(
             site=domain.strip(), url=url, kind=kind, referrer=referrer,

@@ -1,0 +1,343 @@
+"""The tracker script in a real Chromium, on a real page, against a real `spoor serve`.
+
+A tiny static site on 127.0.0.1 carries the snippet `spoor site snippet` prints. Playwright
+clicks through it like a visitor: a single-page-app navigation, a custom event, a download,
+an outbound link, two hand-raise forms, then closes the tab. The server is stopped with
+SIGTERM (which stores every accepted hit) and the database must hold exactly those hits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from spoor.db.schema import hits, sites
+from spoor.settings import Settings
+from spoor.sites import add_site
+
+pytestmark = pytest.mark.slow
+
+SPOOR = str(Path(sys.executable).with_name("spoor"))
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot.
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/140.0.0.0 Safari/537.36"
+)
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# Records every use of cookies and web storage by any script on the page.
+STORAGE_SPY = """
+window.__storage = [];
+const spy = (target, name) => {
+  const d = Object.getOwnPropertyDescriptor(target, name);
+  Object.defineProperty(target, name, {
+    configurable: true,
+    get() { window.__storage.push(name); return d.get.call(this); },
+    set(v) { window.__storage.push(name); d.set.call(this, v); },
+  });
+};
+spy(Document.prototype, "cookie");
+for (const name of ["localStorage", "sessionStorage", "indexedDB"]) {
+  const owner = Object.getOwnPropertyDescriptor(window, name) ? window : Window.prototype;
+  const d = Object.getOwnPropertyDescriptor(owner, name);
+  Object.defineProperty(owner, name, {
+    configurable: true,
+    get() { window.__storage.push(name); return d.get.call(this); },
+  });
+}
+"""
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Acme – {title}</title>
+<script>
+window.spoor = window.spoor || function () {{ (window.spoor.q = window.spoor.q || []).push(arguments) }};
+spoor("Queued", {{early: "yes"}});
+</script>
+{snippet}
+<style>body {{ font: 16px sans-serif; margin: 2em }} .tall {{ height: 3000px }}</style>
+</head><body>
+<h1>Acme {title}</h1>
+<p><button id="pricing" onclick='history.pushState({{}}, "", "/pricing")'>Pricing</button>
+<button id="annual" onclick='history.replaceState({{}}, "", "/pricing?billing=annual")'>Annual billing</button>
+<button id="signup" onclick='spoor("Signup", {{plan: "pro"}})'>Sign up</button></p>
+<p><a id="brochure" href="/files/brochure.pdf">Brochure (PDF)</a>
+<a id="partner" href="http://localhost:{port}/elsewhere">Our partner</a></p>
+<form id="demo-form" data-spoor-handraise action="/demo/thanks" method="post">
+<input name="email" value="ann@corp.example"><button id="demo">Book a demo</button></form>
+<form action="/contact/send" method="post">
+<input name="email" value="ann@corp.example"><button id="contact">Contact us</button></form>
+<div class="tall">Long content to scroll through.</div>
+</body></html>
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([SPOOR, "serve", "--port", str(port)], env=spoor_env(settings))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("spoor serve did not start")
+
+
+def spoor_env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SPOOR_DATA_DIR": str(settings.data_dir),
+        "SPOOR_DATABASE_URL": settings.database_url,
+        "SPOOR_RATE_LIMIT": "1000000",
+    }
+
+
+class Site:
+    """The tracked website: static pages, a PDF, and forms answered post/redirect/get."""
+
+    def __init__(self, pages: dict[str, str]) -> None:
+        self.pages = pages
+        self.cookies: list[str] = []  # Cookie headers the browser sent to the site
+        self.posts: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.saw(self)
+                path = self.path.split("?")[0]
+                if path == "/files/brochure.pdf":
+                    headers = {"Content-Disposition": 'attachment; filename="brochure.pdf"'}
+                    self.answer(200, b"%PDF-1.4\n%%EOF\n", "application/pdf", headers)
+                elif path in site.pages:
+                    self.answer(200, site.pages[path].encode(), "text/html; charset=utf-8")
+                else:
+                    self.answer(404, b"not found", "text/plain")
+
+            def do_POST(self) -> None:
+                site.saw(self)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                site.posts.append(self.path)
+                self.answer(303, b"", "text/plain", {"Location": "/thanks"})
+
+            def answer(
+                self, status: int, body: bytes, kind: str, headers: dict[str, str] | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def saw(self, request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Cookie"):
+            self.cookies.append(request.headers["Cookie"])
+
+
+@pytest.fixture
+def chromium() -> str:
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return str(CHROMIUM)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    static = Site({})
+    static.thread.start()
+    yield static
+    static.server.shutdown()
+    static.server.server_close()
+
+
+def stored(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(hits.c.kind, hits.c.path, hits.c.name, hits.c.props, hits.c.title).order_by(
+                hits.c.ts, hits.c.id
+            )
+        )
+        return [
+            {**row._asdict(), "props": json.loads(row.props) if row.props else {}} for row in rows
+        ]
+
+
+def wait_for(engine: Engine, done: Any, timeout: float = 10) -> list[dict[str, Any]]:
+    """The stored hits once `done(hits)` holds (the live ingest stores twice a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = stored(engine)
+        if done(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_tracker_in_chromium(engine: Engine, settings: Settings, chromium: str, site: Site) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with engine.begin() as conn:
+        add_site(conn, "localhost", "UTC", 0)
+        conn.execute(sites.update().values(hosts="127.0.0.1"))
+    port = free_port()
+    snippet = subprocess.run(
+        [SPOOR, "site", "snippet", "localhost", "--base", f"http://127.0.0.1:{port}"],
+        env=spoor_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert snippet.startswith("<script defer src=") and "data-site=" in snippet
+    snippet = snippet.replace("></script>", ' data-handraise="/contact"></script>')
+    index = PAGE.format(title="home", snippet=snippet, port=site.port)
+    site.pages.update(
+        {
+            "/": index,
+            "/pricing": index,  # the single-page app answers its routes with the same page
+            "/thanks": PAGE.format(title="thanks", snippet=snippet, port=site.port),
+            "/elsewhere": "<!doctype html><title>Partner</title><p>Another site</p>",
+        }
+    )
+    base = f"http://127.0.0.1:{site.port}"
+    server = serve(settings, port)
+    answers: list[int] = []
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            context = browser.new_context(
+                user_agent=CHROME, viewport={"width": 1000, "height": 700}
+            )
+            context.add_init_script(STORAGE_SPY)
+            context.on(
+                "response",
+                lambda r: answers.append(r.status) if "/api/collect" in r.url else None,
+            )
+            page = context.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+            page.goto(f"{base}/")
+            page.wait_for_timeout(200)  # engaged time
+            page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+            page.wait_for_timeout(200)  # the scroll event
+            page.click("#pricing")  # SPA: engagement for /, pageview /pricing
+            page.click("#annual")  # same path: no pageview
+            page.click("#signup")
+            with page.expect_download() as download:
+                page.click("#brochure")
+            assert download.value.suggested_filename == "brochure.pdf"
+            save_screenshot(page.screenshot(full_page=False))
+
+            page.click("#partner")  # an ordinary link to another host name
+            page.wait_for_url("http://localhost:*/elsewhere")
+            page.go_back()  # /pricing again (reloaded, or from the back/forward cache)
+            page.wait_for_url(f"{base}/pricing?billing=annual")
+            page.click("#contact")  # action under data-handraise="/contact"
+            page.wait_for_url(f"{base}/thanks")
+            page.go_back()
+            page.wait_for_url(f"{base}/pricing?billing=annual")
+            page.click("#demo")  # data-spoor-handraise
+            page.wait_for_url(f"{base}/thanks")
+            page.wait_for_timeout(200)
+
+            assert page.evaluate("window.__storage") == []
+            assert page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+            assert context.cookies() == []
+            page.close()  # pagehide: the last page's engagement
+            hits_seen = wait_for(engine, lambda found: len(engagements(found, "/thanks")) >= 2)
+            browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+
+    found = stored(engine)
+    assert len(found) >= len(hits_seen)
+    assert errors == []
+    assert site.cookies == []
+    assert site.posts == ["/contact/send", "/demo/thanks"]
+    assert answers and set(answers) == {202}, answers
+
+    pageviews = [h["path"] for h in found if h["kind"] == 1]
+    # /pricing: the pushState, then once after each of the two "back" navigations.
+    assert sorted(pageviews) == ["/", "/pricing", "/pricing", "/pricing", "/thanks", "/thanks"]
+    assert {h["title"] for h in found if h["kind"] == 1} == {"Acme – home", "Acme – thanks"}
+
+    events = [(h["kind"], h["path"], h["name"], h["props"]) for h in found if h["kind"] != 1]
+    assert (4, "/pricing", "outlink", {"url": f"http://localhost:{site.port}/elsewhere"}) in events
+    assert (3, "/pricing", "download", {"url": f"{base}/files/brochure.pdf"}) in events
+    assert (5, "/pricing", "form", {"form": "/contact/send"}) in events
+    assert (5, "/pricing", "form", {"form": "demo-form"}) in events
+    assert (2, "/pricing", "Signup", {"plan": "pro"}) in events
+    assert (2, "/", "Queued", {"early": "yes"}) in events  # queued by the stub before load
+    assert [e for e in events if e[2] == "Queued"] != []
+    assert len([e for e in events if e[0] in (3, 4, 5)]) == 4
+
+    first = engagements(found, "/")
+    assert len(first) == 1
+    assert int(first[0]["engaged_ms"]) >= 150
+    assert first[0]["scroll"] == "100"
+    for hit in engagements(found, None):
+        assert set(hit) == {"engaged_ms", "scroll"}
+        assert int(hit["engaged_ms"]) > 0
+        assert 0 < int(hit["scroll"]) <= 100
+    # Once per page: /, three times /pricing (left for the partner, the contact form and
+    # the demo form), twice /thanks (left by "back" and by closing the tab).
+    assert len(engagements(found, None)) == 6
+
+
+def engagements(found: list[dict[str, Any]], path: str | None) -> list[dict[str, str]]:
+    return [
+        h["props"]
+        for h in found
+        if h["name"] == "engagement" and h["kind"] == 2 and path in (None, h["path"])
+    ]
+
+
+def save_screenshot(png: bytes) -> None:
+    """test-artifacts/tracker-page.png, replaced whole (tests may run in parallel)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    partial = ARTIFACTS / f".tracker-page-{os.getpid()}.png"
+    partial.write_bytes(png)
+    partial.replace(ARTIFACTS / "tracker-page.png")
