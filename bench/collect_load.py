@@ -539,7 +539,9 @@ def summary_lines(bare: WrkResult, spoor: WrkResult, soak: Soak) -> list[str]:
     ]
 
 
-def markdown(bare: WrkResult, spoor: WrkResult, soak: Soak, seconds: int, soak_s: int) -> str:
+def markdown(
+    bare: WrkResult, spoor: WrkResult, soak: Soak, seconds: int, soak_s: int, load: float
+) -> str:
     v = versions()
     table = [
         "| " + " | ".join(HEADERS) + " |",
@@ -556,7 +558,8 @@ def markdown(bare: WrkResult, spoor: WrkResult, soak: Soak, seconds: int, soak_s
             "```",
             "",
             f"Measured {dt.date.today().isoformat()} on this project's {os.cpu_count()}-core "
-            f"machine (wrk and the server share it): wrk {v['wrk']}, Python {v['python']}, "
+            f"machine (wrk and the server share it; 1-minute load average {load:.2f} before "
+            "the run): wrk {v['wrk']}, Python {v['python']}, "
             f"{stack}; uvloop {v['uvloop']}, httptools {v['httptools']} (so uvicorn runs "
             f"asyncio and h11 for both servers). Spoor at commit {commit()}.",
             "",
@@ -606,6 +609,7 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install -y wrk")
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
+    load = os.getloadavg()[0]  # other work on the machine skews absolute numbers
 
     console.print(f"bare endpoint, {args.seconds} s ...")
     bare = bare_run(args.seconds)
@@ -619,11 +623,12 @@ def main() -> None:
     table = Table(*HEADERS, title="POST throughput, wrk on 127.0.0.1")
     for row in rows(bare, spoor, soak):
         table.add_row(*(cell.strip("`") for cell in row))
-    console.print(table)
+    # Piped output defaults to 80 columns, too narrow for eleven of them.
+    (console if console.is_terminal else Console(width=150)).print(table)
     for line in summary_lines(bare, spoor, soak):
         console.print(line.replace("**", ""))
     if args.record:
-        RESULTS.write_text(markdown(bare, spoor, soak, args.seconds, args.soak))
+        RESULTS.write_text(markdown(bare, spoor, soak, args.seconds, args.soak, load))
         console.print(f"wrote {RESULTS.relative_to(ROOT)}")
     if not soak.passed:
         sys.exit(1)

@@ -63,7 +63,7 @@ def _timezone(text: str) -> str:
     return text
 
 
-def _networks(text: str) -> tuple[Network, ...]:
+def parse_networks(text: str) -> tuple[Network, ...]:
     out = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         try:
@@ -83,7 +83,7 @@ def _addresses(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _patterns(text: str) -> tuple[re.Pattern[str], ...]:
+def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
     out = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         try:
@@ -137,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Comma-separated regular expressions; hits whose path matches one are dropped "
         "(reason `excluded_path`).",
-        _patterns,
+        parse_patterns,
         "exclude_paths",
     ),
     Setting(
@@ -145,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Comma-separated IP addresses or CIDR ranges whose hits are dropped (reason "
         "`excluded_ip`), e.g. your office or monitoring hosts.",
-        _networks,
+        parse_networks,
         "exclude_ips",
     ),
     Setting(
@@ -193,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Comma-separated addresses or ranges of reverse proxies whose X-Forwarded-For is "
         "believed (e.g. 127.0.0.1 behind nginx on the same host). Empty: the peer address.",
-        _networks,
+        parse_networks,
         "trusted_proxies",
     ),
     Setting(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 
 from spoor.db.schema import sites
+from spoor.ingest.pipeline import SiteRules
+from spoor.settings import Network, Settings, parse_networks, parse_patterns
 
 _DOMAIN = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"
@@ -27,6 +29,19 @@ class Site:
     timezone: str
     hosts: tuple[str, ...] = ()  # extra host names allowed to send hits
     honor_dnt: bool = True
+    exclude_ips: tuple[Network, ...] = ()
+    exclude_paths: tuple[re.Pattern[str], ...] = ()
+
+    def rules(self, settings: Settings) -> SiteRules:
+        """What the pipeline applies to this site: its own exclusions and the global ones."""
+        return SiteRules(
+            id=self.id,
+            domain=self.domain,
+            timezone=self.timezone,
+            exclude_paths=settings.exclude_paths + self.exclude_paths,
+            exclude_ips=settings.exclude_ips + self.exclude_ips,
+            keep_static=settings.keep_static,
+        )
 
     def allows_host(self, host: str | None) -> bool:
         """Hits may come from the domain, its subdomains and the listed hosts."""
@@ -47,7 +62,16 @@ def normalize_domain(domain: str) -> str:
 def _site(row: object) -> Site:
     m = row._mapping  # type: ignore[attr-defined]
     hosts = tuple(h.strip().lower() for h in (m["hosts"] or "").split(",") if h.strip())
-    return Site(m["id"], m["domain"], m["public_id"], m["timezone"], hosts, bool(m["honor_dnt"]))
+    return Site(
+        m["id"],
+        m["domain"],
+        m["public_id"],
+        m["timezone"],
+        hosts,
+        bool(m["honor_dnt"]),
+        parse_networks(m["exclude_ips"] or ""),
+        parse_patterns(m["exclude_paths"] or ""),
+    )
 
 
 def get_site(conn: Connection, domain: str) -> Site | None:
@@ -76,8 +100,10 @@ def configure_site(
     hosts: list[str] | None = None,
     honor_dnt: bool | None = None,
     timezone: str | None = None,
+    exclude_ips: str | None = None,
+    exclude_paths: str | None = None,
 ) -> Site:
-    """Change a site's allowed hosts, Do-Not-Track handling or time zone."""
+    """Change a site's allowed hosts, Do-Not-Track handling, time zone or exclusions."""
     site = get_site(conn, domain)
     if site is None:
         raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
@@ -88,6 +114,14 @@ def configure_site(
         values["honor_dnt"] = honor_dnt
     if timezone is not None:
         values["timezone"] = timezone
+    try:
+        if exclude_ips is not None:
+            values["exclude_ips"] = ",".join(map(str, parse_networks(exclude_ips))) or None
+        if exclude_paths is not None:
+            parse_patterns(exclude_paths)
+            values["exclude_paths"] = exclude_paths or None
+    except ValueError as exc:
+        raise SiteError(str(exc)) from exc
     if values:
         conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
     updated = get_site(conn, domain)

@@ -33,6 +33,13 @@ pytestmark = pytest.mark.slow
 
 SPOOR = str(Path(sys.executable).with_name("spoor"))
 CHROMIUM = Path("/usr/bin/chromium")
+# Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot. Set by the
+# flag, not a context's user_agent: beacons sent while a page unloads leave without the
+# context's override (and were dropped as bots).
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/140.0.0.0 Safari/537.36"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -41,12 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    f"--user-agent={CHROME}",
 ]
-# Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot.
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/140.0.0.0 Safari/537.36"
-)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 # Records every use of cookies and web storage by any script on the page.
@@ -236,7 +239,7 @@ def test_tracker_in_chromium(engine: Engine, settings: Settings, chromium: str, 
             "/": index,
             "/pricing": index,  # the single-page app answers its routes with the same page
             "/thanks": PAGE.format(title="thanks", snippet=snippet, port=site.port),
-            "/elsewhere": "<!doctype html><title>Partner</title><p>Another site</p>",
+            "/elsewhere": '<!doctype html><link rel="icon" href="data:,"><title>Partner</title>',
         }
     )
     base = f"http://127.0.0.1:{site.port}"
@@ -246,9 +249,7 @@ def test_tracker_in_chromium(engine: Engine, settings: Settings, chromium: str, 
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            context = browser.new_context(
-                user_agent=CHROME, viewport={"width": 1000, "height": 700}
-            )
+            context = browser.new_context(viewport={"width": 1000, "height": 700})
             context.add_init_script(STORAGE_SPY)
             context.on(
                 "response",
@@ -293,6 +294,10 @@ def test_tracker_in_chromium(engine: Engine, settings: Settings, chromium: str, 
         assert server.wait(timeout=60) in (0, -signal.SIGTERM)
 
     found = stored(engine)
+    from spoor.db.schema import drops
+    with engine.connect() as c: print("DROPS", c.execute(select(drops)).all())
+    print(open(settings.data_dir / "spool" / "live.jsonl").read()[-3000:])
+    print(*[(h["kind"], h["path"], h["name"], h["props"]) for h in found], sep="\n")  # DEBUG
     assert len(found) >= len(hits_seen)
     assert errors == []
     assert site.cookies == []

@@ -175,6 +175,12 @@ def site_set(
         bool | None, typer.Option("--honor-dnt/--ignore-dnt", help="Do-Not-Track and GPC.")
     ] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA time zone.")] = None,
+    exclude_ips: Annotated[
+        str | None, typer.Option(help="Addresses or ranges never recorded, comma-separated.")
+    ] = None,
+    exclude_paths: Annotated[
+        str | None, typer.Option(help="Regular expressions of paths never recorded.")
+    ] = None,
 ) -> None:
     """Change a site's options."""
     if timezone is not None:
@@ -191,6 +197,8 @@ def site_set(
                 hosts=hosts.split(",") if hosts is not None else None,
                 honor_dnt=honor_dnt,
                 timezone=timezone,
+                exclude_ips=exclude_ips,
+                exclude_paths=exclude_paths,
             )
     except SiteError as exc:
         raise fail(str(exc)) from exc

@@ -45,6 +45,9 @@ sites = Table(
     # Host names hits may come from, comma-separated; empty: the domain and its subdomains.
     Column("hosts", Text),
     Column("honor_dnt", Boolean, nullable=False, server_default="1"),
+    # This site's own exclusions (comma-separated), on top of SPOOR_EXCLUDE_IPS / _PATHS.
+    Column("exclude_ips", Text),
+    Column("exclude_paths", Text),
 )
 
 # Daily salts for visitor hashes. Old salts are deleted so yesterday's hashes can no

@@ -52,7 +52,6 @@ from spoor.ingest.pipeline import (
     DropReason,
     Hit,
     Pipeline,
-    SiteRules,
 )
 from spoor.ingest.sessions import LocalDays, SessionTracker, Visit
 from spoor.ingest.writer import BackgroundWriter
@@ -159,14 +158,7 @@ class LogImporter:
         self.site = site
         self.progress = progress
         self.summary = ImportSummary()
-        self.rules = SiteRules(
-            id=site.id,
-            domain=site.domain,
-            timezone=site.timezone,
-            exclude_paths=settings.exclude_paths,
-            exclude_ips=settings.exclude_ips,
-            keep_static=settings.keep_static,
-        )
+        self.rules = site.rules(settings)
         self.sessions = SessionTracker(settings.visit_timeout_minutes * 60, self._lookup_visit)
         # Hashes arrive computed by stage one: the session step needs no hasher.
         self.session_step = Pipeline(Context(self.rules, None, self.sessions), SESSION_STEPS)

@@ -15,7 +15,7 @@ navigator.sendBeacon(api,b)||fetch(api,{method:"POST",body:b,keepalive:!0}).catc
 pause=()=>{t0&&(ms+=now()-t0);t0=0},
 resume=()=>d.hidden||t0||(t0=now()),
 depth=()=>scroll=M.max(scroll,M.min(100,M.round((scrollY+innerHeight)*100/d.documentElement.scrollHeight))),
-leave=measure=>{if(url){pause();measure&&depth()
+leave=()=>{if(url){pause();depth()
 ms&&!sent&&(send("engagement",{engaged_ms:""+ms,scroll:""+scroll},url),sent=1);resume()}},
 view=again=>{if(!live||!again&&L.pathname==path)return
 again||(leave(),ref=url||ref);url=L.href;path=L.pathname;ms=t0=scroll=sent=0;resume();send("pageview")},
@@ -29,8 +29,8 @@ spoor.v=1
 for(let n of["pushState","replaceState"]){let f=H[n];H[n]=function(){let r=f.apply(this,arguments);view();return r}}
 on(w,"popstate",()=>view())
 on(w,"pageshow",e=>e.persisted&&view(1))
-on(d,"visibilitychange",()=>d.hidden?leave(1):resume())
-on(w,"pagehide",()=>leave(1))
+on(d,"visibilitychange",()=>d.hidden?leave():resume())
+on(w,"pagehide",leave)
 on(w,"blur",pause)
 on(w,"focus",resume)
 on(w,"scroll",depth,{passive:!0})
