@@ -34,6 +34,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -49,10 +50,7 @@ CHROME = (
     "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
 THREADS, CONNECTIONS = 2, 32
-SOAK_CONNECTIONS = 32  # many, so that the per-connection pause in whole ms paces finely
-# Measured: a paced connection spends about 1 ms per request besides its pause (latency,
-# the timer); without allowing for it the soak ran 20-25% below the rate aimed at.
-PACING_OVERHEAD_MS = 1.0
+SOAK_CONNECTIONS = 32  # spare connections let the schedule catch up after a slow answer
 DRAIN_PHASE = 1  # seconds of /healthz requests at the end of the soak (see the Lua)
 TARGET_RATIO = 0.5
 DRAIN_TIMEOUT = 120.0  # seconds to wait for the queue to empty before giving up
@@ -168,11 +166,18 @@ function done(summary, latency, requests)
 end
 """
 
-# A fixed pause before each request of a connection paces wrk (it has no rate option, and
-# Debian has no wrk2): a connection then sends about 1000 / (pause + latency) requests/s.
+# wrk has no rate option and Debian has no wrk2: each thread keeps a schedule of send times
+# at a fixed interval, and delay() holds a connection's next request until the next free
+# slot. A fixed pause per request instead ran 20-25% slow, as latency adds to it.
 DELAY = """
+local due = 0
 function delay()
-  return %(pause_ms)d
+  local t = now()
+  if due == 0 then due = t end
+  due = due + %(interval)f
+  local wait = (due - t) * 1000
+  if wait < 0 then return 0 end
+  return wait
 end
 """
 
@@ -216,7 +221,6 @@ class Soak:
     result: WrkResult
     share: float  # of the sustained rate, aimed at
     target_rps: float
-    pause_ms: int
     accepted: int  # 202 answers counted by wrk
     stored: int  # rows in hits once the server has exited
     dropped: int  # rows counted in drops (bots, exclusions...): expected 0 here
@@ -249,7 +253,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def healthz(port: int) -> dict[str, object]:
+def healthz(port: int) -> dict[str, Any]:
     with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=5) as answer:
         return dict(json.load(answer))
 
@@ -309,13 +313,12 @@ def start_spoor(name: str) -> tuple[subprocess.Popen[bytes], int, Path]:
     return proc, port, data_dir
 
 
-def wait_drained(port: int) -> tuple[float, dict[str, object]]:
-    """Seconds until /healthz shows nothing pending, and its last answer."""
-    started = time.monotonic()
+def wait_drained(port: int, started: float) -> float:
+    """Seconds from `started` (monotonic) until /healthz shows nothing pending."""
     while True:
         health = healthz(port)
         if health["pending"] == 0:
-            return time.monotonic() - started, health
+            return time.monotonic() - started
         if time.monotonic() - started > DRAIN_TIMEOUT:
             raise RuntimeError(f"still pending after {DRAIN_TIMEOUT:.0f} s: {health}")
         time.sleep(0.2)
@@ -342,11 +345,11 @@ def run_wrk(
     seconds: int,
     *,
     connections: int = CONNECTIONS,
-    pause_ms: int = 0,
+    rate: float = 0.0,
     stop_at: float = 0.0,
 ) -> WrkResult:
     lua = OUT / f"{label}.lua"
-    delay = DELAY % {"pause_ms": pause_ms} if pause_ms else ""
+    delay = DELAY % {"interval": THREADS / rate} if rate else ""
     lua.write_text(LUA % {"user_agent": CHROME, "domain": DOMAIN, "delay": delay})
     args = [
         "wrk",
@@ -369,7 +372,7 @@ def run_wrk(
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH-JSON "))
     data = json.loads(line.removeprefix("BENCH-JSON "))
     options = f"-t{THREADS} -c{connections} -d{seconds}s" + (
-        f", pause {pause_ms} ms" if pause_ms else ""
+        f", paced at {rate:,.0f}/s" if rate else ""
     )
     return WrkResult(
         label=label,
@@ -404,15 +407,16 @@ def spoor_run(seconds: int) -> WrkResult:
     try:
         wait_listening(proc, port)
         result = run_wrk("spoor", port, "/api/event", seconds)
+        ended = time.monotonic()
         # The store's pace while the requests came in: its own limit, unlike the 202s.
         health = healthz(port)
-        drain, _ = wait_drained(port)
+        drain = wait_drained(port, ended)
     finally:
         code = stop(proc)
     stored, dropped = count_rows(data_dir)
     result.extra = {
-        "stored_during": float(health["stored"]),  # type: ignore[arg-type]
-        "pending_after": float(health["pending"]),  # type: ignore[arg-type]
+        "stored_during": float(health["stored"]),
+        "pending_after": float(health["pending"]),
         "drain_seconds": drain,
         "stored": stored,
         "dropped": dropped,
@@ -423,7 +427,6 @@ def spoor_run(seconds: int) -> WrkResult:
 
 def soak_run(seconds: int, sustained: float, share: float) -> Soak:
     target_rps = max(1.0, sustained * share)
-    pause_ms = max(1, round(SOAK_CONNECTIONS * 1000 / target_rps - PACING_OVERHEAD_MS))
     proc, port, data_dir = start_spoor("spoor-soak")
     code: int | None = None
     try:
@@ -435,10 +438,10 @@ def soak_run(seconds: int, sustained: float, share: float) -> Soak:
             "/api/event",
             seconds + DRAIN_PHASE,
             connections=SOAK_CONNECTIONS,
-            pause_ms=pause_ms,
+            rate=target_rps,
             stop_at=stop_at,
         )
-        drain, _ = wait_drained(port)
+        drain = wait_drained(port, time.monotonic())
     finally:
         code = stop(proc)
     stored, dropped = count_rows(data_dir)
@@ -446,7 +449,6 @@ def soak_run(seconds: int, sustained: float, share: float) -> Soak:
         result=result,
         share=share,
         target_rps=target_rps,
-        pause_ms=pause_ms,
         accepted=result.statuses.get(202, 0),
         stored=stored,
         dropped=dropped,
@@ -470,10 +472,13 @@ def versions() -> dict[str, str]:
 
 
 def commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
-    return done.stdout.strip() or "unknown"
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    # Others edit the tree while this runs: say when the code measured is not the commit.
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
+    return f"{head} (uncommitted in src/: {', '.join(dirty)})" if dirty else head
 
 
 def rows(bare: WrkResult, spoor: WrkResult, soak: Soak) -> list[list[str]]:
@@ -528,8 +533,8 @@ def summary_lines(bare: WrkResult, spoor: WrkResult, soak: Soak) -> list[str]:
         f"{e['drain_seconds']:.1f} s; after SIGTERM {e['stored']:,.0f} rows in hits, "
         f"{e['dropped']:,.0f} drops ({spoor.sent - spoor.requests:,} requests were in flight "
         "when wrk stopped, which may be stored without a 202 counted).",
-        f"Soak: paced at {soak.target_rps:,.0f} requests/s ({SOAK_CONNECTIONS} connections, "
-        f"{soak.pause_ms} ms pause), achieved {r.posted / r.post_seconds:,.0f}/s over "
+        f"Soak: paced at {soak.target_rps:,.0f} requests/s ({SOAK_CONNECTIONS} connections), "
+        f"achieved {r.posted / r.post_seconds:,.0f}/s over "
         f"{r.post_seconds:.1f} s; {r.posted:,} POSTs sent.",
         f"Soak verification: **{verdict}**: {soak.accepted:,} answered 202, {soak.stored:,} "
         f"rows in hits, {soak.dropped:,} drops, {r.busy:,} 503, {r.other_errors:,} other "
@@ -559,7 +564,7 @@ def markdown(
             "",
             f"Measured {dt.date.today().isoformat()} on this project's {os.cpu_count()}-core "
             f"machine (wrk and the server share it; 1-minute load average {load:.2f} before "
-            "the run): wrk {v['wrk']}, Python {v['python']}, "
+            f"the run): wrk {v['wrk']}, Python {v['python']}, "
             f"{stack}; uvloop {v['uvloop']}, httptools {v['httptools']} (so uvicorn runs "
             f"asyncio and h11 for both servers). Spoor at commit {commit()}.",
             "",

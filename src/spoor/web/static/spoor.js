@@ -8,9 +8,9 @@ forms=(at("data-handraise")||"").split(",").map(p=>p.trim()).filter(String),
 files=/\.(pdf|zip|rar|7z|docx?|xlsx?|pptx?|csv|txt|dmg|exe|msi|gz|tgz|mp4|mov|mp3|epub)$/i,
 on=(t,e,f,o)=>t.addEventListener(e,f,o),now=Date.now,M=Math,
 q=old&&old.q||[],ref=d.referrer,live,url,path,ms,t0,scroll,sent,
-// text/plain: no preflight
+// a string body is text/plain: no CORS preflight
 send=(e,p,u,b=JSON.stringify({s:site,u:u||L.href,r:ref||"",t:d.title,e,p:p||{}}))=>
-navigator.sendBeacon(api,b)||fetch(api,{method:"POST",body:b,keepalive:!0}).catch(nop),
+navigator.sendBeacon?.(api,b)||fetch(api,{method:"POST",body:b,keepalive:!0}).catch(nop),
 // engaged time, scroll depth
 pause=()=>{t0&&(ms+=now()-t0);t0=0},
 resume=()=>d.hidden||t0||(t0=now()),
