@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -41,18 +41,25 @@ def new_key(ts: float) -> bytes:
     return int(ts).to_bytes(5, "big") + secrets.token_bytes(11)
 
 
+_FIELDS = tuple(f.name for f in fields(RawHit))
+
+
 def _encode(raw: RawHit) -> bytes:
-    data = asdict(raw)
-    data["key"] = raw.key.hex()
-    data["kind"] = int(raw.kind)
-    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
+    """One spool line: the fields as a JSON list (asdict is 5x slower per request)."""
+    values = [getattr(raw, name) for name in _FIELDS]
+    values[_FIELDS.index("key")] = raw.key.hex()
+    values[_FIELDS.index("kind")] = int(raw.kind)
+    return _dumps(values).encode() + b"\n"
 
 
 def _decode(line: bytes) -> RawHit:
-    data = json.loads(line)
+    data = dict(zip(_FIELDS, json.loads(line), strict=True))
     data["key"] = bytes.fromhex(data["key"])
     data["kind"] = HitKind(data["kind"])
     return RawHit(**data)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class LiveIngest:
