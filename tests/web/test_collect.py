@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
+from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
 from spoor.db.schema import hits, visits
@@ -211,3 +214,51 @@ def test_no_input_produces_a_500(
     answer = client.post(path, content=body, params=params, headers=HEADERS)
     assert answer.status_code < 500, answer.text
     assert client.get("/matomo.php", params=params, headers=HEADERS).status_code < 500
+
+
+def test_matomo_details_as_matomo_does(engine: Engine, site_settings: Settings) -> None:
+    now = int(time.time())
+    base = {"idsite": "www.example.com", "rec": "1", "url": "https://www.example.com/m"}
+    with TestClient(create_app(site_settings), client=("198.51.100.7", 5)) as client:
+        # A heartbeat ping records nothing; a recent cdt needs no token, an old one does.
+        assert (
+            client.get("/matomo.php", params={**base, "ping": "1"}, headers=HEADERS).status_code
+            == 200
+        )
+        recent = client.get("/matomo.php", params={**base, "cdt": str(now - 600)}, headers=HEADERS)
+        assert recent.status_code == 200
+        old = client.get(
+            "/matomo.php", params={**base, "cdt": str(now - 5 * 86400)}, headers=HEADERS
+        )
+        assert old.status_code == 400
+        absurd = {**base, "cdt": "300000000000", "token_auth": "s3cret"}
+        assert client.get("/matomo.php", params=absurd, headers=HEADERS).status_code == 400
+        # matomo.js sends its bulk JSON with a form content type.
+        bulk = json.dumps(
+            {"requests": ["?idsite=www.example.com&rec=1&url=https%3A%2F%2Fwww.example.com%2Fbulk"]}
+        )
+        form = {**HEADERS, "content-type": "application/x-www-form-urlencoded; charset=UTF-8"}
+        assert client.post("/matomo.php", content=bulk, headers=form).json()["tracked"] == 1
+    with engine.connect() as conn:
+        paths = sorted(conn.execute(select(hits.c.path)).scalars())
+    assert paths == ["/bulk", "/m"]
+
+
+def test_forwarded_for_is_read_from_every_header_line(site_settings: Settings) -> None:
+    trusting = Settings(
+        data_dir=site_settings.data_dir, database_url=site_settings.database_url,
+        trusted_proxies=(ipaddress.ip_network("198.51.100.0/24"),),
+    )  # fmt: skip
+    app = create_app(trusting)
+    with TestClient(app, client=("198.51.100.1", 5)) as client:
+        collector = app.state.collector
+        request = type("R", (), {})()
+        request.client = type("C", (), {"host": "198.51.100.1"})()
+        request.headers = Headers(
+            raw=[
+                (b"x-forwarded-for", b"6.6.6.6"),
+                (b"x-forwarded-for", b"203.0.113.9, 198.51.100.2"),
+            ]
+        )
+        assert collector.client_ip(request) == "203.0.113.9"
+        assert client.get("/healthz").json()["ok"]

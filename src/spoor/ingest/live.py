@@ -18,7 +18,8 @@ import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import fields
+from collections.abc import Iterator
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -84,12 +85,16 @@ class LiveIngest:
         self._lock = threading.Lock()
         self._file = self.path.open("ab")
         self._synced = time.monotonic()
+        self._dirty = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._consume, name="spoor-live", daemon=True)
         self._pipelines: dict[int, Pipeline] = {}
         self.sessions = SessionTracker(settings.visit_timeout_minutes * 60, self._lookup)
         self.hasher = VisitorHasher(lambda day: store.salt_for(engine, day))
         self.stored = 0
+        self.rejected = 0
+        self._salts_checked = 0.0
+        self._backlog: list[tuple[RawHit, int]] = []
         self.dropped: Counter[str] = Counter()
         self.error: BaseException | None = None
 
@@ -107,36 +112,55 @@ class LiveIngest:
             for hit, line in zip(hits, lines, strict=True):
                 offset += len(line)  # where this hit's line ends: a restart resumes there
                 self._queue.put_nowait((hit, offset))
+            self._dirty = True
             if time.monotonic() - self._synced > FSYNC_SECONDS:
-                os.fsync(self._file.fileno())
-                self._synced = time.monotonic()
+                self._fsync()
         return True
+
+    def _fsync(self) -> None:
+        """Called with the lock held."""
+        os.fsync(self._file.fileno())
+        self._synced, self._dirty = time.monotonic(), False
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> int:
-        """Replay what the spool holds beyond the committed point, then start consuming."""
+        """Find what the spool holds beyond the committed point, then start consuming.
+
+        The consumer writes that backlog first, straight from the file, so a backlog larger
+        than the queue never blocks the start.
+        """
         with self.engine.connect() as conn:
             committed = conn.execute(
                 select(spool.c.committed).where(spool.c.name == SPOOL_NAME)
             ).scalar()
             horizons = [store.latest_visit_end(conn, site_id) for site_id in self._site_ids(conn)]
         self.sessions.store_horizon = max((h for h in horizons if h is not None), default=None)
-        size = self.path.stat().st_size
         start = committed or 0
-        if start > size:  # the file was truncated after a full commit, before recording it
-            start = 0
-        replayed = 0
+        with self._lock:
+            self._file.flush()
+            if start > self.path.stat().st_size:  # emptied after a full commit, unrecorded
+                start = 0
+            # Whatever was queued before the start is in the spool too: read it from there.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._backlog = list(self._read_spool(start))
+        replayed = len(self._backlog)
+        self._thread.start()
+        return replayed
+
+    def _read_spool(self, start: int) -> Iterator[tuple[RawHit, int]]:
         with self.path.open("rb") as spooled:
             spooled.seek(start)
             offset = start
             for line in spooled:
                 offset += len(line)
-                if line.endswith(b"\n"):
-                    self._queue.put((_decode(line), offset))
-                    replayed += 1
-        self._thread.start()
-        return replayed
+                if not line.endswith(b"\n"):
+                    break  # a line cut by a crash: never acknowledged
+                try:
+                    yield _decode(line), offset
+                except (ValueError, TypeError, KeyError):
+                    self.dropped["unreadable_spool_line"] += 1
 
     def stop(self) -> None:
         """Store everything accepted (called on shutdown, SIGTERM included)."""
@@ -150,6 +174,9 @@ class LiveIngest:
 
     def pending(self) -> int:
         return self._queue.qsize()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive() or self._stop.is_set()
 
     # --- the consumer ---------------------------------------------------------------------
 
@@ -176,20 +203,55 @@ class LiveIngest:
         return pipeline
 
     def _consume(self) -> None:
+        backlog, self._backlog = self._backlog, []
+        for start in range(0, len(backlog), self.batch):
+            self._write_safely(backlog[start : start + self.batch])
         while True:
             items = self._take()
+            if self._dirty and time.monotonic() - self._synced > FSYNC_SECONDS:
+                with self._lock:  # a quiet spell must not leave the last hits unsynced
+                    self._fsync()
             if items:
+                self._write_safely(items)
                 try:
-                    self._write(items)
-                except BaseException as exc:  # kept for /healthz and the logs; retried later
+                    self._maybe_truncate()
+                except Exception as exc:  # the spool stays; it is emptied another time
                     self.error = exc
-                    time.sleep(1.0)
-                    for item in items:
-                        self._queue.put(item)
-                    continue
-                self._maybe_truncate()
             elif self._stop.is_set():
                 return
+
+    def _write_safely(self, items: list[tuple[RawHit, int]]) -> None:
+        """Write a batch; on failure retry it, then hit by hit, setting aside what fails.
+
+        The pipeline works on copies, so a retry starts from the hits as accepted, and the
+        visits are re-read from the store, so a failed attempt counts nothing twice.
+        """
+        for attempt in range(3):
+            try:
+                self._write(items)
+                return
+            except Exception as exc:
+                self.error = exc
+                self._forget_sessions()
+                time.sleep(0.2 * (attempt + 1))
+        for item in items:
+            try:
+                self._write([item])
+            except Exception as exc:
+                self.error = exc
+                self._forget_sessions()
+                self._reject(item[0])
+
+    def _forget_sessions(self) -> None:
+        self.sessions = SessionTracker(self.sessions.timeout, self._lookup)
+        self.sessions.store_horizon = int(time.time())  # look up every visitor in the store
+        self._pipelines.clear()
+
+    def _reject(self, raw: RawHit) -> None:
+        """A hit no retry can store (e.g. refused by the database) goes aside, counted."""
+        with (self.path.parent / "rejected.jsonl").open("ab") as rejected:
+            rejected.write(_encode(raw))
+        self.rejected += 1
 
     def _take(self) -> list[tuple[RawHit, int]]:
         items: list[tuple[RawHit, int]] = []
@@ -214,7 +276,7 @@ class LiveIngest:
             if site is None:
                 continue  # the site was removed meanwhile
             pipeline = self.pipeline_for(site)
-            result = pipeline.process(raw)
+            result = pipeline.process(replace(raw))  # a copy: the steps change it
             if isinstance(result, Dropped):
                 day = LocalDays(site.timezone)(raw.ts)
                 drops[(raw.site_id, day, result.reason.value)] += 1
@@ -234,19 +296,17 @@ class LiveIngest:
         self.stored += len(kept)
         self.error = None
         self.sessions.prune(int(time.time()))
+        if time.monotonic() - self._salts_checked > 3600:
+            # A long-running server forgets old salts too, as the privacy design says.
+            store.delete_old_salts(self.engine, datetime.now(UTC).date())
+            self._salts_checked = time.monotonic()
 
     def _rules(self) -> dict[int, SiteRules]:
         from spoor.sites import list_sites
 
         with self.engine.connect() as conn:
             found = list_sites(conn)
-        return {
-            s.id: SiteRules(
-                s.id, s.domain, s.timezone, self.settings.exclude_paths, self.settings.exclude_ips,
-                self.settings.keep_static,
-            )
-            for s in found
-        }  # fmt: skip
+        return {site.id: site.rules(self.settings) for site in found}
 
     def _maybe_truncate(self) -> None:
         """Start the spool afresh once everything in it is stored: the addresses in it stay

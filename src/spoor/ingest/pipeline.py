@@ -139,6 +139,10 @@ def validate(hit: Hit, ctx: Context) -> Hit | Dropped:
         raw.referrer = _clean(raw.referrer)
     if raw.host:
         raw.host = _clean(raw.host)
+    if raw.title:
+        raw.title = _clean(raw.title)
+    if raw.name:
+        raw.name = _clean(raw.name)
     url = raw.url
     if url.startswith(("http://", "https://")):
         rest = url.split("://", 1)[1]

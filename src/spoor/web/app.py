@@ -24,8 +24,16 @@ from spoor.web import collect
 async def healthz(request: Request) -> JSONResponse:
     live: LiveIngest = request.app.state.live
     error = repr(live.error) if live.error else None
+    if not live.alive():
+        error = "the consumer has stopped"
     return JSONResponse(
-        {"ok": error is None, "pending": live.pending(), "stored": live.stored, "error": error},
+        {
+            "ok": error is None,
+            "pending": live.pending(),
+            "stored": live.stored,
+            "rejected": live.rejected,
+            "error": error,
+        },
         200 if error is None else 503,
     )
 

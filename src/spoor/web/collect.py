@@ -30,6 +30,7 @@ MAX_BODY = 64 * 1024
 MAX_BULK_BODY = 8 * 1024 * 1024
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 JSON_TYPES = ("application/json", "text/plain", "")
+FORM = "application/x-www-form-urlencoded"
 
 
 class Refused(Exception):
@@ -55,7 +56,9 @@ class Collector:
         if not trusted or not _in(peer, trusted):
             return peer
         # The rightmost address not of a trusted proxy is the client.
-        for hop in reversed(request.headers.get("x-forwarded-for", "").split(",")):
+        # Every X-Forwarded-For line: a proxy may add its own line after the client's.
+        hops = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        for hop in reversed(hops):
             hop = hop.strip()
             if hop and not _in(hop, trusted):
                 return hop
@@ -189,14 +192,16 @@ async def _matomo(collector: Collector, request: Request) -> Response:
     params: dict[str, str] = dict(request.query_params)
     if request.method == "POST":
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == "application/x-www-form-urlencoded":
-            form = await _body(request, MAX_BODY, (kind,))
-            params.update(parse_qsl(form.decode("utf-8", "replace"), keep_blank_values=True))
-        else:
-            body = await _body(request, MAX_BULK_BODY, JSON_TYPES)
-            if body.strip():
-                return _matomo_bulk(collector, request, body)
-    hit = collector.raw_hit(request, matomo.parse(params, collector.token_ok))
+        body = await _body(request, MAX_BULK_BODY, (*JSON_TYPES, FORM))
+        if body.lstrip().startswith(b"{"):  # bulk JSON, whatever the content type says
+            return _matomo_bulk(collector, request, body)
+        if kind == FORM:
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        incoming = matomo.parse(params, collector.token_ok, time.time())
+    except matomo.Ignored:
+        incoming = None
+    hit = collector.raw_hit(request, incoming) if incoming else None
     collector.accept([hit] if hit else [])
     if params.get("send_image") == "0":
         return Response(status_code=204)
@@ -205,11 +210,13 @@ async def _matomo(collector: Collector, request: Request) -> Response:
 
 def _matomo_bulk(collector: Collector, request: Request, body: bytes) -> Response:
     requests, token = matomo.bulk_requests(body)
-    hits, invalid = [], []
+    hits, invalid, now = [], [], time.time()
     for n, params in enumerate(requests):
         params.setdefault("token_auth", token or "")
         try:
-            hit = collector.raw_hit(request, matomo.parse(params, collector.token_ok))
+            hit = collector.raw_hit(request, matomo.parse(params, collector.token_ok, now))
+        except matomo.Ignored:
+            continue
         except (BadPayload, Refused):
             invalid.append(n)
             continue

@@ -19,10 +19,16 @@ from spoor.ingest.sources.common import BadPayload, Incoming, check_url, text
 TokenCheck = Callable[[str | None], bool]
 
 
-def parse(params: Mapping[str, str], token_ok: TokenCheck) -> Incoming:
-    """One tracking request's parameters -> a hit."""
+class Ignored(Exception):
+    """A valid request that records nothing (a heartbeat ping)."""
+
+
+def parse(params: Mapping[str, str], token_ok: TokenCheck, now: float) -> Incoming:
+    """One tracking request's parameters -> a hit (Ignored for heartbeat pings)."""
     if params.get("rec") not in ("1", "true"):
         raise BadPayload("rec=1 is required")
+    if params.get("ping") == "1":
+        raise Ignored  # keeps a visit alive in Matomo; Spoor's visits need no heartbeat
     site = text(params.get("idsite"), 64)
     if not site:
         raise BadPayload("idsite is missing")
@@ -48,24 +54,37 @@ def parse(params: Mapping[str, str], token_ok: TokenCheck) -> Incoming:
     )
     if target:
         hit.props["target"] = target
-    if params.get("cip") or params.get("cdt"):
-        if not token_ok(params.get("token_auth")):
-            raise BadPayload("cip and cdt need a valid token_auth")
+    trusted = token_ok(params.get("token_auth"))
+    if params.get("cip"):
+        if not trusted:
+            raise BadPayload("cip needs a valid token_auth")
         hit.ip = text(params.get("cip"), 64)
-        hit.ts = _time(params.get("cdt"))
+    if cdt := params.get("cdt"):
+        hit.ts = _time(cdt, trusted, now)
     return hit
 
 
-def _time(value: str | None) -> float | None:
-    """cdt: a UNIX timestamp or 'YYYY-MM-DD HH:MM:SS' in UTC."""
-    if not value:
-        return None
+EARLIEST = 631_152_000  # 1990-01-01: before the web, a time is a mistake
+
+
+def _time(value: str, trusted: bool, now: float) -> float:
+    """cdt: a UNIX timestamp or 'YYYY-MM-DD HH:MM:SS' in UTC.
+
+    As Matomo: without the token only the last 24 hours (the mobile SDKs send cdt
+    always); with it any time since 1990, never more than a minute ahead.
+    """
     try:
         if value.replace(".", "", 1).isdigit():
-            return float(value)
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-    except ValueError as exc:
+            ts = float(value)
+        else:
+            parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            ts = parsed.timestamp()
+    except (ValueError, OverflowError) as exc:
         raise BadPayload("cdt is not a time") from exc
+    earliest = EARLIEST if trusted else now - 86_400
+    if not earliest <= ts <= now + 60:
+        raise BadPayload("cdt is out of range" + ("" if trusted else " without token_auth"))
+    return ts
 
 
 def bulk_requests(body: bytes) -> tuple[list[dict[str, str]], str | None]:

@@ -44,8 +44,9 @@ def parse(body: bytes) -> list[Incoming]:
             site=domain.strip(), url=url, kind=kind, referrer=referrer,
             name=None if kind == HitKind.PAGEVIEW else name, props=clean_props,
         )
-        for domain in domains.split(",")
-        if domain.strip()
+        # Each site once: a repeated domain must not multiply one request's hits.
+        for domain in dict.fromkeys(d.strip() for d in domains.split(",")[:10])
+        if domain
     ]  # fmt: skip
 
 

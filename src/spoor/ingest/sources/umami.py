@@ -16,8 +16,8 @@ def parse(body: bytes) -> Incoming:
         raise BadPayload("body is not JSON") from exc
     if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
         raise BadPayload('body needs {"type": ..., "payload": {...}}')
-    if data.get("type", "event") not in ("event", "identify"):
-        raise BadPayload("type must be event")
+    if data.get("type", "event") != "event":
+        raise BadPayload("type must be event (identify calls are not recorded)")
     payload = data["payload"]
     site = text(payload.get("website"), 64)
     if not site:
