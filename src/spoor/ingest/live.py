@@ -290,6 +290,9 @@ class LiveIngest:
             self.engine.dialect.name, kept, self.sessions.dirty(), drops, orgs
         )
         offset = items[-1][1]
+        with self._lock:  # the store must never be ahead of what the disk holds
+            if self._dirty:
+                self._fsync()
         with self.engine.begin() as conn:
             store.write_batch(conn, batch)
             _record_offset(conn, offset)

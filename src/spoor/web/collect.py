@@ -82,6 +82,8 @@ class Collector:
         if cached is None or time.monotonic() - cached[0] > 10:
             with self.live.engine.connect() as conn:
                 cached = (time.monotonic(), find_site(conn, ref))
+            if len(self._sites) > 10_000:  # names of unknown sites must not grow it forever
+                self._sites.clear()
             self._sites[ref] = cached
         if cached[1] is None:
             raise Refused(404, f"unknown site {ref!r}")
