@@ -64,6 +64,18 @@ def _request(req: str) -> tuple[str, str] | None:
     return split_request(req)
 
 
+def _balancer_record(m: re.Match[str], host: str | None) -> LogLine | None:
+    """ELB and ALB lines share their fields but for the host."""
+    request = _request(m["req"])
+    if request is None:
+        return None
+    method, path = request
+    status, size = status_or_none(m["status"]), to_int(m["size"], "size")
+    return LogLine(
+        m["ip"], iso_to_epoch(m["ts"]), method, path, status, size, None, user_agent(m["ua"]), host
+    )
+
+
 class ElbFormat(_RegexFormat):
     """Classic ELB: time elb client:port backend:port 3 timings elb_status backend_status
     received sent "request" "user_agent" ssl_cipher ssl_protocol. Status is the ELB's."""
@@ -76,19 +88,7 @@ class ElbFormat(_RegexFormat):
     )
 
     def _record(self, m: re.Match[str]) -> LogLine | None:
-        request = _request(m["req"])
-        if request is None:
-            return None
-        return LogLine(
-            m["ip"],
-            iso_to_epoch(m["ts"]),
-            request[0],
-            request[1],
-            status_or_none(m["status"]),
-            to_int(m["size"], "size"),
-            None,
-            user_agent(m["ua"]),
-        )
+        return _balancer_record(m, None)
 
 
 class AlbFormat(_RegexFormat):
@@ -105,20 +105,7 @@ class AlbFormat(_RegexFormat):
     )  # fmt: skip
 
     def _record(self, m: re.Match[str]) -> LogLine | None:
-        request = _request(m["req"])
-        if request is None:
-            return None
-        return LogLine(
-            m["ip"],
-            iso_to_epoch(m["ts"]),
-            request[0],
-            request[1],
-            status_or_none(m["status"]),
-            to_int(m["size"], "size"),
-            None,
-            user_agent(m["ua"]),
-            optional(m["host"]),
-        )
+        return _balancer_record(m, optional(m["host"]))
 
 
 class S3Format(_RegexFormat):
