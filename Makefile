@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_CLIENTS := tests/js/node_modules/.installed
 
-.PHONY: demo test lint fmt bench clean
+.PHONY: demo test lint fmt bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+
+# The generated reference pages; tests check that they are current.
+docs: $(STAMP)
+	$(BIN)/spoor settings --markdown > docs/settings.md
+	$(BIN)/python -m tests.test_docs > docs/cli.md
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_vs_goaccess.py
