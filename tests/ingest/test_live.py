@@ -104,3 +104,22 @@ def test_a_restart_replays_a_backlog_larger_than_the_queue(
     assert second.start() == 40
     second.stop()
     assert counts(engine)[0] == 40
+
+
+def test_stored_segments_are_deleted_while_traffic_goes_on(
+    engine: Engine, settings: Settings, site_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module, "SEGMENT_SECONDS", 0.0)  # a new segment for each request
+    live = LiveIngest(engine, settings, interval=0.02)
+    live.start()
+    for n in range(20):
+        assert live.accept([raw(site_id, f"/p{n}")])
+        time.sleep(0.03)
+    deadline = time.monotonic() + 5
+    while live.stored < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    # The addresses in the spool are on disk only until stored: old segments are gone.
+    assert len(list((settings.data_dir / "spool").glob("live-*.jsonl"))) <= 2
+    live.stop()
+    assert counts(engine)[0] == 20

@@ -241,5 +241,6 @@ spool = Table(
     "spool",
     metadata,
     Column("name", String(64), primary_key=True),
+    Column("segment", BigInteger, nullable=False, server_default="0"),
     Column("committed", BigInteger, nullable=False),
 )

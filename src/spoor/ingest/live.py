@@ -1,12 +1,14 @@
 """Live ingest: accepted hits go to an append-only spool, then through the pipeline to the
 store, in one consumer thread.
 
-A request is acknowledged once its hits are written to the spool file (the OS has them:
-a crash of the process loses nothing; the file is fsynced at least every second, so a
-power loss loses at most that). The consumer runs the pipeline in order and writes each
-batch in one transaction together with how far the spool is done, so a restart replays
-exactly the hits not yet stored. A bounded queue gives backpressure: when it is full,
-`accept` says no and the endpoint answers 503 with Retry-After.
+A request is acknowledged once its hits are written to the spool (the OS has them: a
+crash of the process loses nothing; the spool is fsynced within about a second, and
+always before the store records it as done). The consumer runs the pipeline in order and
+writes each batch in one transaction together with how far the spool is done, so a
+restart replays exactly the hits not yet stored. The spool is a series of small segment
+files, a new one every couple of seconds; a segment is deleted as soon as all of it is
+stored, so visitors' addresses stay on disk for seconds, also under steady traffic. A
+bounded queue gives backpressure: when it is full, `accept` says no (503 Retry-After).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -35,6 +38,9 @@ from spoor.settings import Settings
 
 SPOOL_NAME = "live"
 FSYNC_SECONDS = 1.0
+SEGMENT_SECONDS = 2.0
+SEGMENT_BYTES = 1 << 20
+Position = tuple[int, int]  # (segment, offset after a hit's line)
 
 
 def new_key(ts: float) -> bytes:
@@ -79,11 +85,14 @@ class LiveIngest:
         self.resolver = resolver
         self.batch = batch
         self.interval = interval
-        self.path = settings.data_dir / "spool" / f"{SPOOL_NAME}.jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._queue: queue.Queue[tuple[RawHit, int]] = queue.Queue(max_queue)
+        self.spool_dir = settings.data_dir / "spool"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.Queue[tuple[RawHit, Position]] = queue.Queue(max_queue)
         self._lock = threading.Lock()
-        self._file = self.path.open("ab")
+        existing = self._segments()
+        self._segment = (existing[-1] + 1) if existing else 1
+        self._file = self._segment_path(self._segment).open("ab")
+        self._opened = time.monotonic()
         self._synced = time.monotonic()
         self._dirty = False
         self._stop = threading.Event()
@@ -94,7 +103,7 @@ class LiveIngest:
         self.stored = 0
         self.rejected = 0
         self._salts_checked = 0.0
-        self._backlog: list[tuple[RawHit, int]] = []
+        self._backlog: list[tuple[RawHit, Position]] = []
         self.dropped: Counter[str] = Counter()
         self.error: BaseException | None = None
 
@@ -105,13 +114,14 @@ class LiveIngest:
         with self._lock:
             if self._queue.maxsize - self._queue.qsize() < len(hits):
                 return False
+            self._rotate_if_due()
             lines = [_encode(hit) for hit in hits]
             offset = self._file.tell()
             self._file.write(b"".join(lines))
             self._file.flush()
             for hit, line in zip(hits, lines, strict=True):
                 offset += len(line)  # where this hit's line ends: a restart resumes there
-                self._queue.put_nowait((hit, offset))
+                self._queue.put_nowait((hit, (self._segment, offset)))
             self._dirty = True
             if time.monotonic() - self._synced > FSYNC_SECONDS:
                 self._fsync()
@@ -122,35 +132,64 @@ class LiveIngest:
         os.fsync(self._file.fileno())
         self._synced, self._dirty = time.monotonic(), False
 
+    def _rotate_if_due(self) -> None:
+        """Start a new segment every few seconds (called with the lock held)."""
+        size = self._file.tell()
+        if size and (size > SEGMENT_BYTES or time.monotonic() - self._opened > SEGMENT_SECONDS):
+            self._fsync()
+            self._file.close()
+            self._segment += 1
+            self._file = self._segment_path(self._segment).open("ab")
+            self._opened = time.monotonic()
+
+    def _segment_path(self, segment: int) -> Path:
+        return self.spool_dir / f"{SPOOL_NAME}-{segment:010d}.jsonl"
+
+    def _segments(self) -> list[int]:
+        found = []
+        for path in self.spool_dir.glob(f"{SPOOL_NAME}-*.jsonl"):
+            number = path.stem.rsplit("-", 1)[-1]
+            if number.isdigit():
+                found.append(int(number))
+        return sorted(found)
+
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> int:
         """Find what the spool holds beyond the committed point, then start consuming.
 
-        The consumer writes that backlog first, straight from the file, so a backlog larger
-        than the queue never blocks the start.
+        The consumer writes that backlog first, straight from the files, so a backlog
+        larger than the queue never blocks the start.
         """
         with self.engine.connect() as conn:
-            committed = conn.execute(
-                select(spool.c.committed).where(spool.c.name == SPOOL_NAME)
-            ).scalar()
+            row = conn.execute(
+                select(spool.c.segment, spool.c.committed).where(spool.c.name == SPOOL_NAME)
+            ).first()
             horizons = [store.latest_visit_end(conn, site_id) for site_id in self._site_ids(conn)]
         self.sessions.store_horizon = max((h for h in horizons if h is not None), default=None)
-        start = committed or 0
+        done: Position = (int(row.segment), int(row.committed)) if row else (0, 0)
         with self._lock:
             self._file.flush()
-            if start > self.path.stat().st_size:  # emptied after a full commit, unrecorded
-                start = 0
             # Whatever was queued before the start is in the spool too: read it from there.
             while not self._queue.empty():
                 self._queue.get_nowait()
-            self._backlog = list(self._read_spool(start))
-        replayed = len(self._backlog)
+            backlog: list[tuple[RawHit, Position]] = []
+            for segment in self._segments():
+                if segment < done[0]:
+                    self._segment_path(segment).unlink(missing_ok=True)  # stored before
+                    continue
+                start = done[1] if segment == done[0] else 0
+                backlog.extend(self._read_segment(segment, start))
+            self._backlog = backlog
+        replayed = len(backlog)
         self._thread.start()
         return replayed
 
-    def _read_spool(self, start: int) -> Iterator[tuple[RawHit, int]]:
-        with self.path.open("rb") as spooled:
+    def _read_segment(self, segment: int, start: int) -> Iterator[tuple[RawHit, Position]]:
+        path = self._segment_path(segment)
+        if start > path.stat().st_size:
+            start = 0  # cannot happen unless the file was replaced: read it all, keys dedupe
+        with path.open("rb") as spooled:
             spooled.seek(start)
             offset = start
             for line in spooled:
@@ -158,7 +197,7 @@ class LiveIngest:
                 if not line.endswith(b"\n"):
                     break  # a line cut by a crash: never acknowledged
                 try:
-                    yield _decode(line), offset
+                    yield _decode(line), (segment, offset)
                 except (ValueError, TypeError, KeyError):
                     self.dropped["unreadable_spool_line"] += 1
 
@@ -214,13 +253,13 @@ class LiveIngest:
             if items:
                 self._write_safely(items)
                 try:
-                    self._maybe_truncate()
-                except Exception as exc:  # the spool stays; it is emptied another time
+                    self._delete_stored_segments(items[-1][1])
+                except OSError as exc:  # the files stay; deleted another time
                     self.error = exc
             elif self._stop.is_set():
                 return
 
-    def _write_safely(self, items: list[tuple[RawHit, int]]) -> None:
+    def _write_safely(self, items: list[tuple[RawHit, Position]]) -> None:
         """Write a batch; on failure retry it, then hit by hit, setting aside what fails.
 
         The pipeline works on copies, so a retry starts from the hits as accepted, and the
@@ -249,12 +288,12 @@ class LiveIngest:
 
     def _reject(self, raw: RawHit) -> None:
         """A hit no retry can store (e.g. refused by the database) goes aside, counted."""
-        with (self.path.parent / "rejected.jsonl").open("ab") as rejected:
+        with (self.spool_dir / "rejected.jsonl").open("ab") as rejected:
             rejected.write(_encode(raw))
         self.rejected += 1
 
-    def _take(self) -> list[tuple[RawHit, int]]:
-        items: list[tuple[RawHit, int]] = []
+    def _take(self) -> list[tuple[RawHit, Position]]:
+        items: list[tuple[RawHit, Position]] = []
         deadline = time.monotonic() + self.interval
         while len(items) < self.batch:
             timeout = deadline - time.monotonic()
@@ -266,7 +305,7 @@ class LiveIngest:
                 continue
         return items
 
-    def _write(self, items: list[tuple[RawHit, int]]) -> None:
+    def _write(self, items: list[tuple[RawHit, Position]]) -> None:
         kept: list[Hit] = []
         drops: Counter[tuple[int, date, str]] = Counter()
         orgs: dict[int, tuple[Any, float, float]] = {}
@@ -289,13 +328,13 @@ class LiveIngest:
         batch = store.prepare_batch(
             self.engine.dialect.name, kept, self.sessions.dirty(), drops, orgs
         )
-        offset = items[-1][1]
+        position = items[-1][1]
         with self._lock:  # the store must never be ahead of what the disk holds
             if self._dirty:
                 self._fsync()
         with self.engine.begin() as conn:
             store.write_batch(conn, batch)
-            _record_offset(conn, offset)
+            _record_position(conn, position)
         self.stored += len(kept)
         self.error = None
         self.sessions.prune(int(time.time()))
@@ -311,23 +350,24 @@ class LiveIngest:
             found = list_sites(conn)
         return {site.id: site.rules(self.settings) for site in found}
 
-    def _maybe_truncate(self) -> None:
-        """Start the spool afresh once everything in it is stored: the addresses in it stay
-        on disk only while their hits wait for the pipeline."""
+    def _delete_stored_segments(self, done: Position) -> None:
+        """Segments wholly stored go: only the one being written may stay."""
         with self._lock:
-            if self._queue.empty() and self._file.tell() > 0:
-                self._file.truncate(0)
-                self._file.seek(0)
-                with self.engine.begin() as conn:
-                    _record_offset(conn, 0)
+            current = self._segment
+        for segment in self._segments():
+            if segment < done[0] or (
+                segment == done[0] < current
+                and self._segment_path(segment).stat().st_size <= done[1]
+            ):
+                self._segment_path(segment).unlink(missing_ok=True)
 
 
-def _record_offset(conn: Any, offset: int) -> None:
-    updated = conn.execute(
-        spool.update().where(spool.c.name == SPOOL_NAME).values(committed=offset)
-    ).rowcount
-    if not updated:
-        conn.execute(spool.insert().values(name=SPOOL_NAME, committed=offset))
+def _record_position(conn: Any, position: Position) -> None:
+    segment, offset = position
+    values = {"segment": segment, "committed": offset}
+    updated = conn.execute(spool.update().where(spool.c.name == SPOOL_NAME).values(**values))
+    if not updated.rowcount:
+        conn.execute(spool.insert().values(name=SPOOL_NAME, **values))
 
 
 def received_now() -> float:
