@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, func, select
 
@@ -113,7 +114,7 @@ def configure_site(
     if honor_dnt is not None:
         values["honor_dnt"] = honor_dnt
     if timezone is not None:
-        values["timezone"] = timezone
+        values["timezone"] = check_timezone(timezone)
     try:
         if exclude_ips is not None:
             values["exclude_ips"] = ",".join(map(str, parse_networks(exclude_ips))) or None
@@ -139,8 +140,17 @@ def list_sites(conn: Connection) -> list[Site]:
     return [_site(row) for row in conn.execute(select(sites).order_by(sites.c.domain))]
 
 
+def check_timezone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SiteError(f"{timezone!r} is not a time zone such as Europe/Amsterdam") from exc
+    return timezone
+
+
 def add_site(conn: Connection, domain: str, timezone: str, now: int) -> Site:
     domain = normalize_domain(domain)
+    check_timezone(timezone)
     if get_site(conn, domain):
         raise SiteError(f"site {domain} already exists")
     public_id = secrets.token_urlsafe(9)

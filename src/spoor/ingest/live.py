@@ -35,6 +35,7 @@ from spoor.ingest.rawhit import HitKind, RawHit
 from spoor.ingest.sessions import LocalDays, SessionTracker
 from spoor.ingest.visitors import VisitorHasher
 from spoor.settings import Settings
+from spoor.sites import list_sites
 
 SPOOL_NAME = "live"
 FSYNC_SECONDS = 1.0
@@ -98,6 +99,7 @@ class LiveIngest:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._consume, name="spoor-live", daemon=True)
         self._pipelines: dict[int, Pipeline] = {}
+        self._days: dict[str, LocalDays] = {}
         self.sessions = SessionTracker(settings.visit_timeout_minutes * 60, self._lookup)
         self.hasher = VisitorHasher(lambda day: store.salt_for(engine, day))
         self.stored = 0
@@ -220,13 +222,17 @@ class LiveIngest:
     # --- the consumer ---------------------------------------------------------------------
 
     def _site_ids(self, conn: Any) -> list[int]:
-        from spoor.sites import list_sites
-
         return [site.id for site in list_sites(conn)]
 
     def _lookup(self, site_id: int, visitor: int, since: int) -> Any:
         with self.engine.connect() as conn:
             return store.load_visit(conn, site_id, visitor, since)
+
+    def _local_days(self, timezone: str) -> LocalDays:
+        days = self._days.get(timezone)
+        if days is None:
+            days = self._days[timezone] = LocalDays(timezone)
+        return days
 
     def pipeline_for(self, site: SiteRules) -> Pipeline:
         pipeline = self._pipelines.get(site.id)
@@ -317,7 +323,7 @@ class LiveIngest:
             pipeline = self.pipeline_for(site)
             result = pipeline.process(replace(raw))  # a copy: the steps change it
             if isinstance(result, Dropped):
-                day = LocalDays(site.timezone)(raw.ts)
+                day = self._local_days(site.timezone)(raw.ts)
                 drops[(raw.site_id, day, result.reason.value)] += 1
                 self.dropped[result.reason.value] += 1
                 continue
@@ -344,8 +350,6 @@ class LiveIngest:
             self._salts_checked = time.monotonic()
 
     def _rules(self) -> dict[int, SiteRules]:
-        from spoor.sites import list_sites
-
         with self.engine.connect() as conn:
             found = list_sites(conn)
         return {site.id: site.rules(self.settings) for site in found}
