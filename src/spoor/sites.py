@@ -53,6 +53,12 @@ class Site:
         return host in self.hosts or host == base or host.endswith("." + base)
 
 
+def snippet(site: Site, base: str) -> str:
+    """The script tag to paste into the site's pages; `base` is Spoor's public address."""
+    base = base.rstrip("/")
+    return f'<script defer src="{base}/js/spoor.js" data-site="{site.public_id}"></script>'
+
+
 def normalize_domain(domain: str) -> str:
     cleaned = domain.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
     if not _DOMAIN.match(cleaned):

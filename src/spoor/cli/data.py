@@ -25,6 +25,7 @@ from spoor.sites import (
     get_site,
     list_sites,
     remove_site,
+    snippet,
 )
 from spoor.terminal import (
     ImportProgress,
@@ -213,8 +214,7 @@ def site_snippet(
         site = get_site(conn, domain)
     if site is None:
         raise fail(f"no site {domain}; `spoor site list` shows the sites")
-    base = base.rstrip("/")
-    print(f'<script defer src="{base}/js/spoor.js" data-site="{site.public_id}"></script>')
+    print(snippet(site, base))
 
 
 @site_app.command("remove")
@@ -280,40 +280,6 @@ def demo_command(
 
 def serve_demo(demo_dir: Path, log: Path, port: int) -> None:
     """Serve the demo database and replay its last simulated requests through /api/event."""
-    import threading
+    from spoor.demo.live import serve_and_replay
 
-    import uvicorn
-
-    from spoor.demo.live import replay
-    from spoor.demo.simulator import demo_company
-    from spoor.settings import Settings
-    from spoor.web.app import create_app
-
-    company = demo_company()
-    # The replay sends each simulated visitor's address as a proxy would.
-    settings = Settings(
-        data_dir=demo_dir,
-        timezone=company.timezone,
-        trusted_proxies=settings_module.load(
-            {"SPOOR_TRUSTED_PROXIES": "127.0.0.1"}
-        ).trusted_proxies,
-    )
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
-    base = f"http://127.0.0.1:{port}"
-
-    def replay_when_up() -> None:
-        while not server.started:
-            time.sleep(0.1)
-        tail = log.read_text().splitlines()[-2000:]
-        sent = replay(base, company.domain, tail, limit=500)
-        console.print(f"Replayed {sent} simulated requests through {base}/api/event.")
-        with open_database(settings).connect() as conn:
-            site = get_site(conn, company.domain)
-        public_id = site.public_id if site else "?"
-        console.print(
-            f"Tracking endpoints are live at {base} (Ctrl-C to stop). The snippet for a page:\n"
-            f'  <script defer src="{base}/js/spoor.js" data-site="{public_id}"></script>'
-        )
-
-    threading.Thread(target=replay_when_up, daemon=True).start()
-    server.run()
+    serve_and_replay(demo_dir, log, port, console.print)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import httpx
+import uvicorn
 
+from spoor.db.engine import open_database
+from spoor.demo.simulator import demo_company
 from spoor.ingest.logformats import MalformedLine, get_format
+from spoor.settings import Settings, parse_networks
+from spoor.sites import get_site, snippet
+from spoor.web.app import create_app
 
 
 def replay(base_url: str, domain: str, lines: Iterable[str], limit: int = 500) -> int:
@@ -40,3 +49,27 @@ def replay(base_url: str, domain: str, lines: Iterable[str], limit: int = 500) -
             sent += 1
             acknowledged += answer.status_code == 202
     return acknowledged
+
+
+def serve_and_replay(demo_dir: Path, log: Path, port: int, say: Callable[[str], None]) -> None:
+    """Serve the demo database; once up, replay the log's last requests through it."""
+    company = demo_company()
+    # The replay sends each simulated visitor's address as a proxy would.
+    settings = Settings(
+        data_dir=demo_dir, timezone=company.timezone, trusted_proxies=parse_networks("127.0.0.1")
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="warning"))
+    base = f"http://127.0.0.1:{port}"
+
+    def replay_when_up() -> None:
+        while not server.started:
+            time.sleep(0.1)  # uvicorn has no "started" event to wait on
+        sent = replay(base, company.domain, log.read_text().splitlines()[-2000:], limit=500)
+        say(f"Replayed {sent} simulated requests through {base}/api/event.")
+        with open_database(settings).connect() as conn:
+            site = get_site(conn, company.domain)
+        tag = snippet(site, base) if site else "(no site)"
+        say(f"Tracking endpoints are live at {base} (Ctrl-C to stop). The snippet:\n  {tag}")
+
+    threading.Thread(target=replay_when_up, daemon=True).start()
+    server.run()
