@@ -169,10 +169,15 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return run
 
 
-async def _spoor(collector: Collector, request: Request) -> Response:
-    incoming = tracker.parse(await _body(request, MAX_BODY, JSON_TYPES))
-    hit = collector.raw_hit(request, incoming)
+async def _accept_one(
+    collector: Collector, request: Request, parse: Callable[[bytes], Incoming]
+) -> None:
+    hit = collector.raw_hit(request, parse(await _body(request, MAX_BODY, JSON_TYPES)))
     collector.accept([hit] if hit else [])
+
+
+async def _spoor(collector: Collector, request: Request) -> Response:
+    await _accept_one(collector, request, tracker.parse)
     return Response(status_code=202)
 
 
@@ -184,9 +189,7 @@ async def _plausible(collector: Collector, request: Request) -> Response:
 
 
 async def _umami(collector: Collector, request: Request) -> Response:
-    incoming = umami.parse(await _body(request, MAX_BODY, JSON_TYPES))
-    hit = collector.raw_hit(request, incoming)
-    collector.accept([hit] if hit else [])
+    await _accept_one(collector, request, umami.parse)
     return JSONResponse({}, 200)
 
 
