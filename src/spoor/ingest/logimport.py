@@ -224,7 +224,7 @@ class LogImporter:
 
     def _stage_one(self, source: LogInput, current: InputSetup, done: int) -> Iterator[ChunkResult]:
         chunks = blocks(source.head, source.stream, BLOCK_BYTES, source.name)
-        big = source.size is None or source.size >= PARALLEL_MIN_BYTES
+        big = _worth_workers(source.size)
         if self._pool is not None and big and not current.parser.stateful:
             return run_in_processes(self._pool, current, chunks, done, self.workers)
         if self._here is None:
@@ -378,10 +378,14 @@ class LogImporter:
         self.sessions.prune(state.max_ts)
 
 
+def _worth_workers(size: int | None) -> bool:
+    """Whether an input of this size (None: stdin, unknown) is worth worker processes."""
+    return size is None or size >= PARALLEL_MIN_BYTES
+
+
 def _is_big(name: str) -> bool:
-    """Whether an input is worth worker processes (stdin: unknown, so yes)."""
     try:
-        return name == "-" or os.stat(name).st_size >= PARALLEL_MIN_BYTES
+        return _worth_workers(None if name == "-" else os.stat(name).st_size)
     except OSError:
         return False  # open_input reports it properly
 
