@@ -101,6 +101,18 @@ def _ip_retention(text: str) -> str:
     return text
 
 
+def _public_url(text: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ValueError("must be an http:// or https:// address, e.g. https://spoor.example.com")
+    return text.rstrip("/")
+
+
+def _secret_key(text: str) -> str:
+    if text and len(text) < 32:
+        raise ValueError("must be empty or at least 32 characters")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SPOOR_DATA_DIR",
@@ -212,6 +224,30 @@ SETTINGS: tuple[Setting, ...] = (
         "rate_limit",
     ),
     Setting(
+        "SPOOR_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "The address people and tracked pages reach Spoor at; used in snippets and links. "
+        "When it starts with https://, the session cookie is sent over TLS only (Secure).",
+        _public_url,
+        "public_url",
+    ),
+    Setting(
+        "SPOOR_SECRET_KEY",
+        "",
+        "Secret that signs session cookies (at least 32 characters). Empty: a random key is "
+        "made once and kept in `secret_key` in the data directory.",
+        _secret_key,
+        "secret_key",
+    ),
+    Setting(
+        "SPOOR_LOGIN_ATTEMPTS",
+        "10",
+        "Failed sign-ins allowed per address and per account within 15 minutes; beyond, "
+        "sign-in answers 429 until the window has passed.",
+        _positive_int,
+        "login_attempts",
+    ),
+    Setting(
         "SPOOR_DNS_PORT",
         "53",
         "Port of the DNS servers above.",
@@ -238,6 +274,9 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     tracking_token: str = ""
     rate_limit: int = 600
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    login_attempts: int = 10
 
     @property
     def sqlalchemy_url(self) -> str:

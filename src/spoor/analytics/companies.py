@@ -62,20 +62,23 @@ def _effective_org() -> tuple[Any, Any, Any]:
     return org_id, own, target
 
 
-def companies(
-    conn: Connection,
-    site: Site,
-    period: Period,
-    org_type: str | Iterable[str] | None = None,
-    limit: int = 50,
-    top_pages: int = 3,
-    leads_only: bool = False,
-) -> list[CompanyRow]:
-    """Organizations by visits in the period; `org_type` keeps one type or several.
+SORTS = ("visits", "visitors", "pageviews", "last_seen", "name")
 
-    `leads_only` keeps what may become a lead: a lead type, classified firmly (or set by the
-    team), and neither a customer nor a competitor.
-    """
+
+@dataclass(frozen=True)
+class CompanyFilter:
+    """Which organizations a list keeps, and in what order."""
+
+    org_type: tuple[str, ...] = ()
+    country: str | None = None
+    path: str | None = None  # visited a page whose path contains this
+    min_visits: int = 1
+    leads_only: bool = False
+    sort: str = "visits"
+    descending: bool = True
+
+
+def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
     org_id, own, target = _effective_org()
     org = organizations.c
     # Per visit the corrections that apply are the merge target's, else the org's own.
@@ -83,6 +86,8 @@ def companies(
     kind = func.coalesce(func.max(func.coalesce(target.c.type, own.c.type)), func.max(org.type))
     # Visitor hashes rotate daily, so distinct hashes already count each day apart.
     visitors = func.count(func.distinct(visits.c.visitor))
+    pageviews = func.sum(visits.c.pageviews)
+    last_seen = func.max(visits.c.ended)
     query = (
         select(
             org_id.label("org_id"),
@@ -92,8 +97,8 @@ def companies(
             func.max(org.domain),
             func.count(),
             visitors,
-            func.sum(visits.c.pageviews),
-            func.max(visits.c.ended),
+            pageviews,
+            last_seen,
             func.max(func.coalesce(target.c.relation, own.c.relation)).label("relation"),
         )
         .select_from(visits)
@@ -103,9 +108,9 @@ def companies(
         .where(visit_filter(site, period), visits.c.org_id.is_not(None))
         .where(_not_hidden(own, target))
         .group_by(org_id)
-        .order_by(func.count().desc(), name)
     )
-    if leads_only:
+    org_type = list(wanted.org_type)
+    if wanted.leads_only:
         org_type = [t.value for t in LEAD_TYPES]
         firm = func.max(func.coalesce(target.c.type, own.c.type)).is_not(None) | (
             func.max(org.confidence) >= FIRM_LEAD_CONFIDENCE
@@ -113,9 +118,60 @@ def companies(
         relation = func.max(func.coalesce(target.c.relation, own.c.relation))
         query = query.having(firm & relation.is_(None))
     if org_type:
-        wanted = [org_type] if isinstance(org_type, str) else list(org_type)
-        query = query.having(kind.in_(wanted))
-    rows = conn.execute(query.limit(limit)).all()
+        query = query.having(kind.in_(org_type))
+    if wanted.country:
+        query = query.having(func.max(org.country) == wanted.country.upper())
+    if wanted.min_visits > 1:
+        query = query.having(func.count() >= wanted.min_visits)
+    if wanted.path:
+        query = query.where(visits.c.id.in_(_visits_with_page(site, period, wanted.path)))
+    order = {
+        "visits": func.count(),
+        "visitors": visitors,
+        "pageviews": pageviews,
+        "last_seen": last_seen,
+        "name": name,
+    }[wanted.sort if wanted.sort in SORTS else "visits"]
+    direction = order.desc() if wanted.descending else order.asc()
+    return query.order_by(direction, name, org_id)
+
+
+def _visits_with_page(site: Site, period: Period, text: str) -> Any:
+    lower, upper = period.epoch_bounds(site.timezone)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conditions = [
+        hits.c.site_id == site.id,
+        hits.c.kind == int(HitKind.PAGEVIEW),
+        hits.c.path.like(f"%{escaped}%", escape="\\"),
+    ]
+    if lower is not None:
+        conditions.append(hits.c.ts >= lower)
+    if upper is not None:
+        conditions.append(hits.c.ts < upper)
+    return select(hits.c.visit_id).where(*conditions)
+
+
+def companies(
+    conn: Connection,
+    site: Site,
+    period: Period,
+    org_type: str | Iterable[str] | None = None,
+    limit: int = 50,
+    top_pages: int = 3,
+    leads_only: bool = False,
+    wanted: CompanyFilter | None = None,
+    offset: int = 0,
+) -> list[CompanyRow]:
+    """Organizations by visits in the period; `org_type` keeps one type or several.
+
+    `leads_only` keeps what may become a lead: a lead type, classified firmly (or set by the
+    team), and neither a customer nor a competitor. `wanted` filters and sorts further.
+    """
+    if wanted is None:
+        types = (org_type,) if isinstance(org_type, str) else tuple(org_type or ())
+        wanted = CompanyFilter(org_type=types, leads_only=leads_only)
+    query = _company_query(site, period, wanted)
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
     result = [
         CompanyRow(
             r[0], r[1] or f"organization {r[0]}", r[2] or "unknown", r[3], r[4], r[5], r[6],
@@ -126,6 +182,11 @@ def companies(
     if top_pages and result:
         _add_top_pages(conn, site, period, result, top_pages)
     return result
+
+
+def count_companies(conn: Connection, site: Site, period: Period, wanted: CompanyFilter) -> int:
+    query = _company_query(site, period, wanted).order_by(None).subquery()
+    return int(conn.execute(select(func.count()).select_from(query)).scalar_one())
 
 
 def _not_hidden(own: Any, target: Any) -> ColumnElement[bool]:

@@ -80,3 +80,9 @@ def parse_period(text: str, today: date) -> Period:
     raise PeriodError(
         f"{text!r} is not a period: use 7d, 30d, all, today or 2026-01-01..2026-01-31"
     )
+
+
+def period_in_zone(text: str, timezone: str, now: datetime | None = None) -> Period:
+    """`parse_period` with "today" as it is in `timezone`."""
+    today = (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date()
+    return parse_period(text, today)

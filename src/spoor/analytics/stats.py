@@ -177,7 +177,13 @@ def dropped(conn: Connection, site: Site, period: Period) -> dict[str, int]:
 REPORT_DIMENSIONS = ("entry_page", "channel", "source", "campaign", "browser", "os", "device")
 
 
-def report(conn: Connection, site: Site, period: Period, limit: int = 10) -> Report:
+def report(
+    conn: Connection,
+    site: Site,
+    period: Period,
+    limit: int = 10,
+    dimensions: tuple[str, ...] = REPORT_DIMENSIONS,
+) -> Report:
     previous = period.previous()
     return Report(
         site=site.domain,
@@ -185,7 +191,7 @@ def report(conn: Connection, site: Site, period: Period, limit: int = 10) -> Rep
         totals=totals(conn, site, period),
         previous=totals(conn, site, previous) if previous else None,
         daily=daily(conn, site, period),
-        top={d: top(conn, site, period, d, limit) for d in REPORT_DIMENSIONS},
+        top={d: top(conn, site, period, d, limit) for d in dimensions},
         pages=top_pages(conn, site, period, limit),
         dropped=dropped(conn, site, period),
     )

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from sqlalchemy import Connection
 
 from spoor import settings as settings_module
-from spoor.analytics.query import Period, PeriodError, parse_period
+from spoor.analytics.query import Period, PeriodError, period_in_zone
 from spoor.settings import Settings, SettingsError
 from spoor.sites import Site, SiteError, get_site, only_site
 
@@ -46,7 +44,6 @@ def site_and_period(
             raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
         if site is None:
             site = only_site(conn)
-        today: date = datetime.now(ZoneInfo(site.timezone)).date()
-        return site, parse_period(period, today)
+        return site, period_in_zone(period, site.timezone)
     except (SiteError, PeriodError) as exc:
         raise fail(str(exc)) from exc

@@ -143,7 +143,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Run the tracking endpoints (Spoor, Matomo, Plausible, Umami) with uvicorn."""
+    """Run the web app, its JSON API and the tracking endpoints with uvicorn."""
     import uvicorn
 
     from spoor.web.app import create_app

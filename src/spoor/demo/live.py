@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from spoor.db.engine import open_database
+from spoor.demo.run import DEMO_PASSWORD, DEMO_USERS
 from spoor.demo.simulator import demo_company
 from spoor.ingest.logformats import MalformedLine, get_format
 from spoor.settings import Settings, parse_networks
@@ -70,6 +71,10 @@ def serve_and_replay(demo_dir: Path, log: Path, port: int, say: Callable[[str], 
             site = get_site(conn, company.domain)
         tag = snippet(site, base) if site else "(no site)"
         say(f"Tracking endpoints are live at {base} (Ctrl-C to stop). The snippet:\n  {tag}")
+        say(
+            f"Open {base}/ and sign in as {DEMO_USERS[0][0]} (admin) or {DEMO_USERS[1][0]} "
+            f"(rep), password {DEMO_PASSWORD}"
+        )
 
     threading.Thread(target=replay_when_up, daemon=True).start()
     server.run()

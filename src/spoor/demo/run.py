@@ -18,6 +18,7 @@ from spoor.identify.ipdb import import_asn_types, import_dataset
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
 from spoor.settings import Settings
 from spoor.sites import add_site
+from spoor.users import Role, add_user
 
 
 @dataclass
@@ -28,6 +29,14 @@ class DemoResult:
     report: Report
     companies: list[CompanyRow]
     identified: IdentifyReport
+
+
+# Who can sign in to the demo (printed by `spoor demo`; a demo database only).
+DEMO_PASSWORD = "spoor-demo-password"
+DEMO_USERS = (
+    ("admin@demo.spoor", Role.ADMIN, "Ada Admin"),
+    ("rep@demo.spoor", Role.REP, "Remi Rep"),
+)
 
 
 def build_demo(
@@ -57,6 +66,8 @@ def build_demo(
     import_asn_types(engine, "demo-as2types", read.format, str(types_file), types, stamp)
     with engine.begin() as conn:
         site = add_site(conn, company.domain, company.timezone, stamp)
+        for email, role, name in DEMO_USERS:
+            add_user(conn, email, DEMO_PASSWORD, role, stamp, name)
     summary = import_logs(engine, settings, [str(log)], site=site.domain, progress=progress)
     month = parse_period("30d", now.date())
     with engine.connect() as conn:

@@ -1,5 +1,9 @@
 """The ASGI application: the whole route table in one list; the lifespan owns the engine,
-the resolver and the live ingest."""
+the resolver and the live ingest.
+
+Public: sign-in, the tracking endpoints, the tracker script, static files and /healthz.
+Every other route is a page behind `auth.guard` or the JSON API behind its token check.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import swagger_ui_bundle
+from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from spoor.db.engine import open_database
 from spoor.identify.resolver import LiveResolver
 from spoor.ingest.live import LiveIngest
 from spoor.settings import Settings
 from spoor.web import collect
+from spoor.web.api import create_api
+from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
+from spoor.web.pages import account, admin, companies, overview
+from spoor.web.render import page
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -51,7 +65,36 @@ async def tracker_script(request: Request) -> Response:
     )
 
 
-ROUTES = [
+@guard()
+async def api_docs(request: Request) -> Response:
+    return get_swagger_ui_html(
+        openapi_url="/api/v1/openapi.json",
+        title="Spoor API",
+        swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+        swagger_css_url="/api/docs/static/swagger-ui.css",
+        swagger_favicon_url="/api/docs/static/favicon-32x32.png",
+    )
+
+
+STATIC = Path(__file__).with_name("static")
+PAGES = [
+    Route("/", overview.overview),
+    Route("/companies", companies.company_list),
+    Route("/companies/{org_id:int}", companies.company_page),
+    Route("/companies/{org_id:int}/corrections", companies.correct_company, methods=["POST"]),
+    Route("/settings", admin.settings_page),
+    Route("/settings/sites", admin.change_site, methods=["POST"]),
+    Route("/settings/users", admin.change_user, methods=["POST"]),
+    Route("/settings/tokens", admin.revoke_any_token, methods=["POST"]),
+    Route("/settings/ipdata", admin.update_ipdata, methods=["POST"]),
+    Route("/account", account.account, methods=["GET", "POST"]),
+    Route("/api/docs", api_docs),
+]
+PUBLIC = [
+    Route("/login", account.login, methods=["GET", "POST"]),
+    Route("/logout", account.logout, methods=["POST"]),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    Mount("/api/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),
     Route("/js/spoor.js", tracker_script),
     Route("/api/collect", collect.spoor_collect, methods=["POST"]),
     Route("/api/event", collect.plausible_event, methods=["POST"]),
@@ -60,6 +103,55 @@ ROUTES = [
     Route("/piwik.php", collect.matomo_track, methods=["GET", "POST"]),
     Route("/healthz", healthz),
 ]
+TRACKING = ("/api/collect", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/js/")
+
+
+class SecurityHeaders:
+    """Headers that keep pages from being framed, sniffed or made to run foreign scripts."""
+
+    HEADERS = (
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+    )
+    CSP = (
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(TRACKING):
+            await self.app(scope, receive, send)
+            return
+        # Swagger UI starts itself with an inline script.
+        strict = not path.startswith("/api/docs")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *self.HEADERS]
+                if strict:
+                    headers.append((b"content-security-policy", self.CSP))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Errors as a page for people and as JSON for scripts; never a stack trace."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(("/api/", *TRACKING)) or "html" not in request.headers.get(
+        "accept", ""
+    ):
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+    heading = {403: "Not allowed", 404: "Not found", 400: "Cannot do that"}.get(
+        exc.status_code, "Something went wrong"
+    )
+    return page(request, "error.html", exc.status_code, heading=heading, message=exc.detail)  # fmt: skip
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -69,7 +161,9 @@ def create_app(settings: Settings) -> Starlette:
         live = LiveIngest(engine, settings, LiveResolver(engine))
         live.start()
         app.state.live = live
+        app.state.engine = engine
         app.state.collector = collect.Collector(settings, live)
+        api.state.engine = engine
         try:
             yield
         finally:
@@ -84,4 +178,22 @@ def create_app(settings: Settings) -> Starlette:
         allow_headers=["content-type"],
         max_age=86400,
     )
-    return Starlette(routes=ROUTES, lifespan=lifespan, middleware=[cors])
+    sessions = Middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie="spoor_session",
+        max_age=SESSION_DAYS * 86400,
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
+    api = create_api()
+    app = Starlette(
+        routes=[*PUBLIC, *PAGES, Mount("/api/v1", api)],
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders), cors, sessions],
+        exception_handlers={HTTPException: http_error},
+    )
+    app.state.settings = settings
+    app.state.login_limiter = LoginLimiter(settings.login_attempts)
+    app.state.ip_update = admin.IpUpdate()
+    return app

@@ -1,0 +1,261 @@
+"""The JSON API under /api/v1: what the pages show, for scripts and other tools.
+
+FastAPI writes the OpenAPI description from these signatures. Requests authenticate with
+`Authorization: Bearer TOKEN` (tokens are made on the account page), or with the
+session cookie plus the X-CSRF-Token header for unsafe methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine
+
+from spoor.analytics.companies import SORTS, CompanyFilter, companies, count_companies
+from spoor.analytics.companies import identify_report as identification
+from spoor.analytics.company import company_detail
+from spoor.analytics.query import Period, PeriodError, period_in_zone
+from spoor.analytics.stats import report
+from spoor.identify.corrections import CorrectionError
+from spoor.identify.ipdb import status
+from spoor.sites import Site, get_site, list_sites
+from spoor.users import Role, User, list_users
+from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
+from spoor.web.pages.companies import CORRECTIONS, apply_correction
+from spoor.web.pages.overview import TOP_LISTS
+
+T = TypeVar("T")
+api = APIRouter()
+
+
+def create_api() -> FastAPI:
+    app = FastAPI(
+        title="Spoor API",
+        version="1",
+        description="Visits, the organizations behind them, and the team's corrections.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served by a route of its own, behind authentication
+    )
+    app.include_router(api)
+    return app
+
+
+async def current_user(request: Request) -> User:
+    user = await token_user(request)
+    if user is None:
+        user = await session_user(request)
+        if user is not None and request.method in UNSAFE:
+            await check_csrf(request)
+    if user is None:
+        raise HTTPException(401, "sign in or send Authorization: Bearer TOKEN")
+    return user
+
+
+def role(needed: Role) -> Callable[..., Any]:
+    async def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if not user.role.allows(needed):
+            raise HTTPException(403, f"this needs the {needed.value} role")
+        return user
+
+    return check
+
+
+Reader = Annotated[User, Depends(current_user)]
+
+
+def _run(request: Request, work: Callable[[Connection], T], write: bool = False) -> T:
+    engine: Engine = request.app.state.engine
+    with engine.begin() if write else engine.connect() as conn:
+        return work(conn)
+
+
+def _site_period(conn: Connection, domain: str, period: str) -> tuple[Site, Period]:
+    site = get_site(conn, domain)
+    if site is None:
+        raise HTTPException(404, f"no site {domain!r}")
+    try:
+        return site, period_in_zone(period, site.timezone)
+    except PeriodError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+PeriodQuery = Annotated[
+    str, Query(description="7d, 30d, all, today or 2026-01-01..2026-01-31 (site's time zone)")
+]
+
+
+class SiteOut(BaseModel):
+    domain: str
+    public_id: str
+    timezone: str
+    hosts: list[str]
+    honor_dnt: bool
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    role: Role
+    disabled: bool
+
+
+class CompanyOut(BaseModel):
+    org_id: int
+    name: str
+    type: str
+    country: str | None
+    domain: str | None
+    visits: int
+    visitors: int
+    pageviews: int
+    last_seen: int = Field(description="epoch seconds of the last visit's end")
+    relation: str | None
+    top_pages: list[dict[str, Any]]
+
+
+class CompanyPage(BaseModel):
+    total: int
+    items: list[CompanyOut]
+    identification: dict[str, Any]
+
+
+class Correction(BaseModel):
+    action: Literal["rename", "retype", "hide", "unhide", "relation", "merge", "range"]
+    value: str = ""
+    note: str = ""
+
+
+def _user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id, email=user.email, name=user.name, role=user.role, disabled=user.disabled
+    )
+
+
+@api.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, user: Reader) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema
+
+
+@api.get("/me", response_model=UserOut, summary="Who this token or session belongs to")
+def me(user: Reader) -> UserOut:
+    return _user_out(user)
+
+
+@api.get("/sites", response_model=list[SiteOut], summary="The sites Spoor records")
+def sites(request: Request, user: Reader) -> list[SiteOut]:
+    return [
+        SiteOut(
+            domain=s.domain,
+            public_id=s.public_id,
+            timezone=s.timezone,
+            hosts=list(s.hosts),
+            honor_dnt=s.honor_dnt,
+        )
+        for s in _run(request, list_sites)
+    ]
+
+
+@api.get("/sites/{domain}/overview", summary="Traffic totals, per day and top lists")
+def overview(
+    request: Request, user: Reader, domain: str, period: PeriodQuery = "30d"
+) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any]:
+        site, span = _site_period(conn, domain, period)
+        return report(conn, site, span, dimensions=tuple(TOP_LISTS)).as_json()
+
+    return _run(request, work)
+
+
+@api.get(
+    "/sites/{domain}/companies",
+    response_model=CompanyPage,
+    summary="Organizations that visited, filtered and sorted",
+)
+def company_list(
+    request: Request,
+    user: Reader,
+    domain: str,
+    period: PeriodQuery = "30d",
+    type: Annotated[str | None, Query(description="an organization type, or 'leads'")] = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    page_path: Annotated[str | None, Query(description="visited a page containing this")] = None,
+    min_visits: Annotated[int, Query(ge=1)] = 1,
+    sort: Literal["visits", "visitors", "pageviews", "last_seen", "name"] = "visits",
+    order: Literal["asc", "desc"] = "desc",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CompanyPage:
+    assert sort in SORTS
+    wanted = CompanyFilter(
+        org_type=(type,) if type and type != "leads" else (),
+        leads_only=type == "leads",
+        country=country,
+        path=page_path,
+        min_visits=min_visits,
+        sort=sort,
+        descending=order == "desc",
+    )
+
+    def work(conn: Connection) -> CompanyPage:
+        site, span = _site_period(conn, domain, period)
+        rows = companies(conn, site, span, wanted=wanted, limit=limit, offset=offset)
+        return CompanyPage(
+            total=count_companies(conn, site, span, wanted),
+            items=[CompanyOut(**r.as_json()) for r in rows],
+            identification=identification(conn, site, span).as_json(),
+        )
+
+    return _run(request, work)
+
+
+@api.get("/sites/{domain}/companies/{org_id}", summary="One organization and its visits")
+def company(
+    request: Request, user: Reader, domain: str, org_id: int, period: PeriodQuery = "30d"
+) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any]:
+        site, span = _site_period(conn, domain, period)
+        detail = company_detail(conn, site, span, org_id)
+        if detail is None:
+            raise HTTPException(404, f"no organization {org_id}")
+        return detail.as_json()
+
+    return _run(request, work)
+
+
+@api.post(
+    "/organizations/{org_id}/corrections",
+    summary="Correct an organization (managers and admins)",
+    description=f"Actions: {', '.join(CORRECTIONS)}. `value` is the new name, type, relation "
+    "(customer, competitor or empty), the organization to merge into, or the range.",
+)
+def correct(
+    request: Request,
+    org_id: int,
+    body: Correction,
+    user: Annotated[User, Depends(role(Role.MANAGER))],
+) -> dict[str, str]:
+    try:
+        done = _run(
+            request,
+            lambda conn: apply_correction(conn, org_id, body.action, body.value, body.note),
+            write=True,
+        )
+    except CorrectionError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return {"done": done}
+
+
+@api.get("/ipdata", summary="The IP datasets and when they were imported")
+def ipdata(request: Request, user: Reader) -> list[dict[str, Any]]:
+    return [s.__dict__ for s in status(request.app.state.engine)]
+
+
+@api.get("/users", response_model=list[UserOut], summary="Everyone who may sign in (admins)")
+def users(request: Request, user: Annotated[User, Depends(role(Role.ADMIN))]) -> list[UserOut]:
+    return [_user_out(u) for u in _run(request, list_users)]

@@ -1,0 +1,1 @@
+"""Page handlers: parse the request, call a service, render a template."""
