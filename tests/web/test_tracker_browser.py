@@ -28,29 +28,11 @@ from spoor.settings import Settings
 from spoor.sites import add_site
 from spoor.web.app import TRACKER
 
+from .browser import ARTIFACTS, CHROMIUM_ARGS
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot. Set by the
-# flag, not a context's user_agent: beacons sent while a page unloads leave without the
-# context's override (and were dropped as bots).
-CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/140.0.0.0 Safari/537.36"
-)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    f"--user-agent={CHROME}",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 # Records every use of cookies and web storage by any script on the page.
 STORAGE_SPY = """
@@ -150,16 +132,6 @@ class Site:
     def saw(self, request: BaseHTTPRequestHandler) -> None:
         if request.headers.get("Cookie"):
             self.cookies.append(request.headers["Cookie"])
-
-
-@pytest.fixture
-def chromium() -> str:
-    if not CHROMIUM.exists():
-        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return str(CHROMIUM)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import swagger_ui_bundle
+import fastapi_offline
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -72,11 +72,12 @@ async def api_docs(request: Request) -> Response:
         title="Spoor API",
         swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
         swagger_css_url="/api/docs/static/swagger-ui.css",
-        swagger_favicon_url="/api/docs/static/favicon-32x32.png",
+        swagger_favicon_url="/api/docs/static/favicon.png",
     )
 
 
 STATIC = Path(__file__).with_name("static")
+SWAGGER_UI = Path(fastapi_offline.__file__).with_name("static")
 PAGES = [
     Route("/", overview.overview),
     Route("/companies", companies.company_list),
@@ -94,7 +95,8 @@ PUBLIC = [
     Route("/login", account.login, methods=["GET", "POST"]),
     Route("/logout", account.logout, methods=["POST"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    Mount("/api/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),
+    # Swagger UI 5 as the fastapi-offline package ships it: the docs need no CDN.
+    Mount("/api/docs/static", StaticFiles(directory=SWAGGER_UI)),
     Route("/js/spoor.js", tracker_script),
     Route("/api/collect", collect.spoor_collect, methods=["POST"]),
     Route("/api/event", collect.plausible_event, methods=["POST"]),

@@ -123,11 +123,11 @@ def guard(role: Role = Role.REP) -> Callable[[Handler], Handler]:
             if user is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", 303)
+            request.state.user = user  # also for the error page's navigation
             if not user.role.allows(role):
                 raise HTTPException(403, f"This needs the {role.value} role.")
             if request.method in UNSAFE:
                 await check_csrf(request)
-            request.state.user = user
             return await handler(request)
 
         guarded.required_role = role  # type: ignore[attr-defined]

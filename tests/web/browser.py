@@ -1,0 +1,25 @@
+"""Debian's Chromium for browser tests, launched by Playwright (never a downloaded one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot. Set by the
+# flag, not a context's user_agent: beacons sent while a page unloads leave without the
+# context's override (and were dropped as bots).
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/140.0.0.0 Safari/537.36"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    f"--user-agent={CHROME}",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
