@@ -32,7 +32,12 @@ def concrete(path: str) -> str:
 
 
 def page_routes() -> list[tuple[str, str]]:
-    return [(m, concrete(r.path)) for r in PAGES if isinstance(r, Route) for m in r.methods or ()]
+    return [
+        (m, concrete(r.path))
+        for r in PAGES
+        if isinstance(r, Route)
+        for m in sorted(r.methods or ())
+    ]
 
 
 def test_only_the_listed_routes_are_public(world: World) -> None:

@@ -153,7 +153,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     heading = {403: "Not allowed", 404: "Not found", 400: "Cannot do that"}.get(
         exc.status_code, "Something went wrong"
     )
-    return page(request, "error.html", exc.status_code, heading=heading, message=exc.detail)  # fmt: skip
+    return page(request, "error.html", exc.status_code, heading=heading, message=exc.detail)
 
 
 def create_app(settings: Settings) -> Starlette:
