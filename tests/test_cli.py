@@ -100,3 +100,43 @@ def test_site_options_and_snippet(env: dict[str, str]) -> None:
     )
     assert runner.invoke(app, ["site", "remove", "www.example.com"], env=env).exit_code == 0
     assert runner.invoke(app, ["site", "remove", "www.example.com"], env=env).exit_code == 2
+
+
+def test_users_from_the_command_line(env: dict[str, str]) -> None:
+    password = "a long enough password"
+    added = runner.invoke(
+        app, ["user", "add", "ada@example.com", "--role", "admin"], env=env,
+        input=f"{password}\n{password}\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "Added ada@example.com as admin" in added.output
+    short = runner.invoke(app, ["user", "add", "bo@example.com", "--password", "short"], env=env)
+    assert short.exit_code == 2
+    assert "at least 10 characters" in short.output
+    bad_role = runner.invoke(
+        app, ["user", "add", "bo@example.com", "--role", "boss", "--password", password], env=env
+    )
+    assert bad_role.exit_code == 2
+    assert "is not a role" in bad_role.output
+    runner.invoke(app, ["user", "add", "bo@example.com", "--password", password], env=env)
+    demoted = runner.invoke(app, ["user", "set", "ada@example.com", "--role", "rep"], env=env)
+    assert demoted.exit_code == 2
+    assert "only active admin" in demoted.output
+    assert (
+        runner.invoke(app, ["user", "set", "bo@example.com", "--disable"], env=env).exit_code == 0
+    )
+    reset = runner.invoke(
+        app, ["user", "password", "bo@example.com", "--password", "another long one"], env=env
+    )
+    assert reset.exit_code == 0
+    listed = json.loads(runner.invoke(app, ["user", "list", "--json"], env=env).stdout)
+    assert listed == [
+        {"email": "ada@example.com", "name": None, "role": "admin", "disabled": False},
+        {"email": "bo@example.com", "name": None, "role": "rep", "disabled": True},
+    ]
+
+
+def test_rollups_can_be_rebuilt(env: dict[str, str]) -> None:
+    rebuilt = runner.invoke(app, ["db", "rebuild-rollups"], env=env)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "Rollups rebuilt" in rebuilt.output

@@ -146,9 +146,7 @@ def stats_report(report: Report) -> Group:
     for path, views, visits in report.pages:
         pages.add_row(path, f"{views:,}", f"{visits:,}")
     parts.append(pages)
-    tops = [
-        _top_table(DIMENSIONS[k][1], rows, report.totals.visits) for k, rows in report.top.items()
-    ]
+    tops = [_top_table(DIMENSIONS[k], rows, report.totals.visits) for k, rows in report.top.items()]
     parts.append(Columns(tops, padding=(0, 2)))
     dropped = ", ".join(f"{reason} {count:,}" for reason, count in report.dropped.items())
     bots = report.dropped.get("bot", 0)

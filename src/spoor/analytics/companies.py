@@ -14,11 +14,11 @@ from sqlalchemy import ColumnElement, Connection, and_, func, select
 from sqlalchemy.orm import aliased
 
 from spoor.analytics.query import Period
-from spoor.analytics.stats import visit_filter
-from spoor.db.schema import hits, org_corrections, organizations, visits
+from spoor.analytics.stats import totals
+from spoor.db.schema import org_corrections, organizations, rollup_orgs, rollup_pages
 from spoor.identify.classify import FIRM_LEAD_CONFIDENCE
 from spoor.identify.types import LEAD_TYPES, OrgType
-from spoor.ingest.rawhit import HitKind
+from spoor.ingest.rollups import EVERYONE
 from spoor.sites import Site
 
 NETWORK_TYPES = (OrgType.ISP, OrgType.MOBILE, OrgType.HOSTING)
@@ -54,12 +54,21 @@ class CompanyRow:
         }
 
 
-def _effective_org() -> tuple[Any, Any, Any]:
-    """(org id after merges, corrections of the visit's org, corrections of the target)."""
+def _effective_org(column: Any) -> tuple[Any, Any, Any]:
+    """(org id after merges, corrections of the row's org, corrections of the target)."""
     own = aliased(org_corrections)
     target = aliased(org_corrections)
-    org_id = func.coalesce(own.c.merged_into, visits.c.org_id)
+    org_id = func.coalesce(own.c.merged_into, column)
     return org_id, own, target
+
+
+def _days(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
+    conditions = [table.c.site_id == site.id]
+    if period.start:
+        conditions.append(table.c.day >= period.start)
+    if period.end:
+        conditions.append(table.c.day <= period.end)
+    return conditions
 
 
 SORTS = ("visits", "visitors", "pageviews", "last_seen", "name")
@@ -79,15 +88,17 @@ class CompanyFilter:
 
 
 def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
-    org_id, own, target = _effective_org()
+    r = rollup_orgs.c
+    org_id, own, target = _effective_org(r.org_id)
     org = organizations.c
-    # Per visit the corrections that apply are the merge target's, else the org's own.
+    # Per row the corrections that apply are the merge target's, else the org's own.
     name = func.coalesce(func.max(func.coalesce(target.c.name, own.c.name)), func.max(org.name))
     kind = func.coalesce(func.max(func.coalesce(target.c.type, own.c.type)), func.max(org.type))
-    # Visitor hashes rotate daily, so distinct hashes already count each day apart.
-    visitors = func.count(func.distinct(visits.c.visitor))
-    pageviews = func.sum(visits.c.pageviews)
-    last_seen = func.max(visits.c.ended)
+    visit_count = func.sum(r.visits)
+    # Visitor hashes rotate daily: the sum of each day's distinct visitors.
+    visitors = func.sum(r.visitors)
+    pageviews = func.sum(r.pageviews)
+    last_seen = func.max(r.last_seen)
     query = (
         select(
             org_id.label("org_id"),
@@ -95,19 +106,20 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
             kind.label("type"),
             func.max(org.country),
             func.max(org.domain),
-            func.count(),
+            visit_count,
             visitors,
             pageviews,
             last_seen,
             func.max(func.coalesce(target.c.relation, own.c.relation)).label("relation"),
         )
-        .select_from(visits)
-        .join(own, own.c.org_id == visits.c.org_id, isouter=True)
+        .select_from(rollup_orgs)
+        .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, org.id == org_id, isouter=True)
-        .where(visit_filter(site, period), visits.c.org_id.is_not(None))
+        .where(*_days(rollup_orgs, site, period))
         .where(_not_hidden(own, target))
         .group_by(org_id)
+        .having(visit_count >= max(wanted.min_visits, 1))
     )
     org_type = list(wanted.org_type)
     if wanted.leads_only:
@@ -121,12 +133,10 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
         query = query.having(kind.in_(org_type))
     if wanted.country:
         query = query.having(func.max(org.country) == wanted.country.upper())
-    if wanted.min_visits > 1:
-        query = query.having(func.count() >= wanted.min_visits)
     if wanted.path:
-        query = query.where(visits.c.id.in_(_visits_with_page(site, period, wanted.path)))
+        query = query.where(r.org_id.in_(_orgs_with_page(site, period, wanted.path)))
     order = {
-        "visits": func.count(),
+        "visits": visit_count,
         "visitors": visitors,
         "pageviews": pageviews,
         "last_seen": last_seen,
@@ -136,19 +146,14 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
     return query.order_by(direction, name, org_id)
 
 
-def _visits_with_page(site: Site, period: Period, text: str) -> Any:
-    lower, upper = period.epoch_bounds(site.timezone)
+def _orgs_with_page(site: Site, period: Period, text: str) -> Any:
+    p = rollup_pages.c
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    conditions = [
-        hits.c.site_id == site.id,
-        hits.c.kind == int(HitKind.PAGEVIEW),
-        hits.c.path.like(f"%{escaped}%", escape="\\"),
-    ]
-    if lower is not None:
-        conditions.append(hits.c.ts >= lower)
-    if upper is not None:
-        conditions.append(hits.c.ts < upper)
-    return select(hits.c.visit_id).where(*conditions)
+    return select(p.org_id).where(
+        *_days(rollup_pages, site, period),
+        p.org_id != EVERYONE,
+        p.path.like(f"%{escaped}%", escape="\\"),
+    )
 
 
 def companies(
@@ -199,21 +204,22 @@ def _not_hidden(own: Any, target: Any) -> ColumnElement[bool]:
 def _add_top_pages(
     conn: Connection, site: Site, period: Period, rows: list[CompanyRow], limit: int
 ) -> None:
-    org_id, own, _ = _effective_org()
+    p = rollup_pages.c
+    org_id, own, _ = _effective_org(p.org_id)
     wanted = {row.org_id: row for row in rows}
+    views = func.sum(p.pageviews)
     query = (
-        select(org_id, hits.c.path, func.count())
-        .select_from(hits)
-        .join(visits, visits.c.id == hits.c.visit_id)
-        .join(own, own.c.org_id == visits.c.org_id, isouter=True)
-        .where(visit_filter(site, period), hits.c.kind == int(HitKind.PAGEVIEW))
+        select(org_id, p.path, views)
+        .select_from(rollup_pages)
+        .join(own, own.c.org_id == p.org_id, isouter=True)
+        .where(*_days(rollup_pages, site, period), p.org_id != EVERYONE)
         .where(org_id.in_(list(wanted)))
-        .group_by(org_id, hits.c.path)
-        .order_by(org_id, func.count().desc(), hits.c.path)
+        .group_by(org_id, p.path)
+        .order_by(org_id, views.desc(), p.path)
     )
     for oid, path, count in conn.execute(query):
         row = wanted[oid]
-        if len(row.top_pages) < limit:
+        if len(row.top_pages) < limit and count:
             row.top_pages.append((path, int(count)))
 
 
@@ -252,17 +258,19 @@ class IdentifyReport:
 
 def identify_report(conn: Connection, site: Site, period: Period) -> IdentifyReport:
     """Human visits (bots never become visits) by the type of their organization."""
-    org_id, own, target = _effective_org()
+    r = rollup_orgs.c
+    org_id, own, target = _effective_org(r.org_id)
     kind = func.coalesce(target.c.type, own.c.type, organizations.c.type)
     rows = conn.execute(
-        select(kind, func.count())
-        .select_from(visits)
-        .join(own, own.c.org_id == visits.c.org_id, isouter=True)
+        select(kind, func.sum(r.visits))
+        .select_from(rollup_orgs)
+        .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, organizations.c.id == org_id, isouter=True)
-        .where(visit_filter(site, period))
+        .where(*_days(rollup_orgs, site, period))
         .group_by(kind)
     ).all()
-    by_type = {str(t): int(n) for t, n in rows if t is not None}
-    unresolved = sum(int(n) for t, n in rows if t is None)
-    return IdentifyReport(sum(by_type.values()) + unresolved, by_type, unresolved)
+    by_type = {str(t): int(n) for t, n in rows if t is not None and n}
+    everything = totals(conn, site, period).visits
+    unresolved = everything - sum(by_type.values())
+    return IdentifyReport(everything, by_type, unresolved)

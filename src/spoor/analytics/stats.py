@@ -1,7 +1,8 @@
 """Traffic statistics for a site and period: totals, a daily series and top lists.
 
 Every breakdown is one entry of DIMENSIONS, so the CLI, the web app and the API share
-the same definitions.
+the same definitions. Numbers come from the daily rollups the ingest keeps current
+(ingest/rollups.py), so a report reads one row per day and value, not every visit.
 """
 
 from __future__ import annotations
@@ -10,25 +11,26 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from spoor.analytics.query import Period
-from spoor.db.schema import drops, hits, visits
-from spoor.ingest.rawhit import HitKind
+from spoor.db.schema import drops, rollup_days, rollup_pages, visits
+from spoor.ingest.rollups import DIMENSION_COLUMNS, EVERYONE, TOTALS
 from spoor.sites import Site
 
-# name -> (column of visits, what it is called in reports)
-DIMENSIONS: dict[str, tuple[Any, str]] = {
-    "entry_page": (visits.c.entry_path, "Entry pages"),
-    "exit_page": (visits.c.exit_path, "Exit pages"),
-    "channel": (visits.c.channel, "Channels"),
-    "source": (visits.c.source, "Sources"),
-    "campaign": (visits.c.utm_campaign, "Campaigns"),
-    "browser": (visits.c.browser, "Browsers"),
-    "os": (visits.c.os, "Operating systems"),
-    "device": (visits.c.device, "Devices"),
-    "country": (visits.c.country, "Countries"),
+# name -> what it is called in reports (the visits column: rollups.DIMENSION_COLUMNS)
+DIMENSIONS: dict[str, str] = {
+    "entry_page": "Entry pages",
+    "exit_page": "Exit pages",
+    "channel": "Channels",
+    "source": "Sources",
+    "campaign": "Campaigns",
+    "browser": "Browsers",
+    "os": "Operating systems",
+    "device": "Devices",
+    "country": "Countries",
 }
+assert DIMENSIONS.keys() == DIMENSION_COLUMNS.keys()
 
 
 @dataclass
@@ -94,35 +96,35 @@ def visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+def _days(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
+    conditions = [table.c.site_id == site.id]
+    if period.start:
+        conditions.append(table.c.day >= period.start)
+    if period.end:
+        conditions.append(table.c.day <= period.end)
+    return conditions
+
+
 def totals(conn: Connection, site: Site, period: Period) -> Totals:
-    bounce = case((and_(visits.c.pageviews <= 1, visits.c.events == 0), 1), else_=0)
-    # Visitor hashes rotate daily, so unique visitors are distinct (day, visitor) pairs.
-    per_day = (
-        select(visits.c.day, func.count(func.distinct(visits.c.visitor)).label("n"))
-        .where(visit_filter(site, period))
-        .group_by(visits.c.day)
-        .subquery()
-    )
+    r = rollup_days.c
+    # Visitor hashes rotate daily, so unique visitors are distinct (day, visitor) pairs:
+    # the sum of each day's distinct visitors.
     row = conn.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(visits.c.pageviews), 0),
-            func.coalesce(func.sum(bounce), 0),
-            func.coalesce(func.sum(visits.c.ended - visits.c.started), 0),
-        ).where(visit_filter(site, period))
-    ).one()
-    visitors = conn.execute(select(func.coalesce(func.sum(per_day.c.n), 0))).scalar_one()
-    return Totals(int(row[0]), int(visitors), int(row[1]), int(row[2]), int(row[3]))
+        select(*(func.coalesce(func.sum(c), 0) for c in
+                 (r.visits, r.visitors, r.pageviews, r.bounces, r.duration)))
+        .where(*_days(rollup_days, site, period), r.dimension == TOTALS)
+    ).one()  # fmt: skip
+    return Totals(*(int(n) for n in row))
 
 
 def daily(conn: Connection, site: Site, period: Period) -> list[tuple[date, int]]:
+    r = rollup_days.c
     rows = conn.execute(
-        select(visits.c.day, func.count())
-        .where(visit_filter(site, period))
-        .group_by(visits.c.day)
-        .order_by(visits.c.day)
+        select(r.day, r.visits)
+        .where(*_days(rollup_days, site, period), r.dimension == TOTALS)
+        .order_by(r.day)
     ).all()
-    counts = {row[0]: int(row[1]) for row in rows}
+    counts = {row[0]: int(row[1]) for row in rows if row[1]}
     if not counts:
         return []
     days = period.days() or Period(min(counts), max(counts)).days()
@@ -132,12 +134,16 @@ def daily(conn: Connection, site: Site, period: Period) -> list[tuple[date, int]
 def top(
     conn: Connection, site: Site, period: Period, dimension: str, limit: int = 10
 ) -> list[tuple[str, int]]:
-    column, _ = DIMENSIONS[dimension]
+    if dimension not in DIMENSIONS:
+        raise KeyError(f"no dimension {dimension!r}")
+    r = rollup_days.c
+    visits_sum = func.sum(r.visits)
     rows = conn.execute(
-        select(column, func.count().label("n"))
-        .where(visit_filter(site, period), column.is_not(None))
-        .group_by(column)
-        .order_by(func.count().desc(), column)
+        select(r.value, visits_sum)
+        .where(*_days(rollup_days, site, period), r.dimension == dimension)
+        .group_by(r.value)
+        .having(visits_sum > 0)
+        .order_by(visits_sum.desc(), r.value)
         .limit(limit)
     ).all()
     return [(str(row[0]), int(row[1])) for row in rows]
@@ -146,17 +152,14 @@ def top(
 def top_pages(
     conn: Connection, site: Site, period: Period, limit: int = 10
 ) -> list[tuple[str, int, int]]:
-    lower, upper = period.epoch_bounds(site.timezone)
-    conditions = [hits.c.site_id == site.id, hits.c.kind == int(HitKind.PAGEVIEW)]
-    if lower is not None:
-        conditions.append(hits.c.ts >= lower)
-    if upper is not None:
-        conditions.append(hits.c.ts < upper)
+    """Pages by pageviews, with the visits that viewed each (per day of the visit)."""
+    p = rollup_pages.c
+    views = func.sum(p.pageviews)
     rows = conn.execute(
-        select(hits.c.path, func.count(), func.count(func.distinct(hits.c.visit_id)))
-        .where(*conditions)
-        .group_by(hits.c.path)
-        .order_by(func.count().desc(), hits.c.path)
+        select(p.path, views, func.sum(p.visits))
+        .where(*_days(rollup_pages, site, period), p.org_id == EVERYONE)
+        .group_by(p.path)
+        .order_by(views.desc(), p.path)
         .limit(limit)
     ).all()
     return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]

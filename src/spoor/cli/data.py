@@ -45,6 +45,19 @@ def db_upgrade() -> None:
     console.print("Database schema is up to date.")
 
 
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups() -> None:
+    """Recompute the daily rollups reports read from visits and hits (they are kept
+    current at ingest; this is for after restoring or editing data by hand)."""
+    from spoor.ingest.rollups import rebuild
+
+    engine = open_database(load_settings())
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        rebuild(conn)
+    console.print(f"Rollups rebuilt in {time.perf_counter() - started:.1f} s.")
+
+
 @site_app.command("add")
 def site_add(
     domain: str,

@@ -274,3 +274,46 @@ api_tokens = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("last_used_at", BigInteger),
 )
+
+# Rollups, kept current by every write of visits and hits (ingest/rollups.py), so reports
+# over months of traffic read a few thousand rows instead of millions. Per site and local
+# day; `dimension` is a key of analytics.stats.DIMENSIONS, or "" for the day's totals.
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("visits", BigInteger, nullable=False),
+    Column("visitors", BigInteger, nullable=False),  # distinct visitors: totals rows only
+    Column("pageviews", BigInteger, nullable=False),
+    Column("bounces", BigInteger, nullable=False),
+    Column("duration", BigInteger, nullable=False),
+)
+
+# Pages per day, for everyone (org_id 0) and per organization (its top pages, the
+# "visited page" filter). `visits`: distinct visits that viewed the page that day.
+rollup_pages = Table(
+    "rollup_pages",
+    metadata,
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("path", Text, primary_key=True),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("visits", BigInteger, nullable=False),
+)
+
+# Visits per day and organization (as resolved; corrections apply when reading).
+rollup_orgs = Table(
+    "rollup_orgs",
+    metadata,
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("visits", BigInteger, nullable=False),
+    Column("visitors", BigInteger, nullable=False),
+    Column("pageviews", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from spoor.db.bulk import executemany
 from spoor.db.schema import drops, hits, organizations, salts, visits
 from spoor.identify.resolver import Resolution
+from spoor.ingest import rollups
 from spoor.ingest.pipeline import Hit
 from spoor.ingest.sessions import Visit
 
@@ -104,7 +105,8 @@ def org_row(org: Resolution, first: float, last: float) -> tuple[Any, ...]:
 
 
 def write_batch(conn: Connection, batch: Batch) -> None:
-    """Write one batch inside the caller's transaction."""
+    """Write one batch inside the caller's transaction, with its share of the rollups."""
+    rollups.apply(conn, batch.visits, _VISIT_COLUMNS, batch.hits, _HIT_COLUMNS)
     if batch.visits:
         stmt = _insert(conn, visits)
         stmt = stmt.on_conflict_do_update(

@@ -37,7 +37,7 @@ def _tables(result: Report) -> list[Table]:
     tops = [
         Table(
             key,
-            DIMENSIONS[key][1],
+            DIMENSIONS[key],
             [Column("name", label), visits],
             [{"name": name, "visits": n} for name, n in result.top.get(key, [])],
         )
