@@ -12,7 +12,7 @@ from spoor.analytics.query import parse_period
 from spoor.analytics.stats import Report, report
 from spoor.db.engine import open_database
 from spoor.demo.ipdata import write_as2types, write_asn_csv, write_rpsl
-from spoor.demo.simulator import demo_company, write_log
+from spoor.demo.simulator import DEFAULT_VISITS_PER_DAY, demo_company, write_log
 from spoor.identify.asntypes import read_asn_types
 from spoor.identify.ipdb import import_asn_types, import_dataset
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
@@ -40,7 +40,12 @@ DEMO_USERS = (
 
 
 def build_demo(
-    demo_dir: Path, *, days: int = 120, seed: int = 7, progress: Progress | None = None
+    demo_dir: Path,
+    *,
+    days: int = 120,
+    seed: int = 7,
+    progress: Progress | None = None,
+    visits_per_day: float = DEFAULT_VISITS_PER_DAY,
 ) -> DemoResult:
     """A fresh demo database in `demo_dir` (anything there before is replaced)."""
     demo_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +55,7 @@ def build_demo(
     company = demo_company(seed)
     now = datetime.now(ZoneInfo(company.timezone))
     log = demo_dir / "access.log"
-    write_log(log, days=days, end=now, seed=seed)
+    write_log(log, days=days, end=now, seed=seed, visits_per_day=visits_per_day)
     settings = Settings(data_dir=demo_dir, timezone=company.timezone)
     engine = open_database(settings)
     stamp = int(datetime.now(UTC).timestamp())
