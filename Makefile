@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_CLIENTS := tests/js/node_modules/.installed
 
-.PHONY: demo test lint fmt bench docs clean
+.PHONY: demo test lint fmt bench docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,23 +24,27 @@ $(NODE_CLIENTS): tests/js/package.json
 	else echo "npm not found: the tests of JavaScript clients will be skipped"; fi
 
 test: $(STAMP) $(NODE_CLIENTS)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench docs
 	$(BIN)/mypy
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench docs
+	$(BIN)/ruff format src tests bench docs
 
 # The generated reference pages; tests check that they are current.
 docs: $(STAMP)
 	$(BIN)/spoor settings --markdown > docs/settings.md
 	$(BIN)/python -m tests.test_docs > docs/cli.md
+
+# The README's pictures of the web app, from the demo data, in Debian's Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_vs_goaccess.py

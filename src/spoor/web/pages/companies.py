@@ -26,7 +26,7 @@ from spoor.identify.types import OrgType
 from spoor.users import Role
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
-from spoor.web.render import page, read, write
+from spoor.web.render import page, read, when, write
 from spoor.web.tables import Column, Table, export
 
 PAGE_SIZE = 50
@@ -146,18 +146,26 @@ async def company_page(request: Request) -> Response:
 
 
 def visits_table(detail: CompanyDetail, scope: Scope) -> Table:
+    zone = scope.site.timezone if scope.site else "UTC"
     return Table(
         "visits",
         "Visits",
         [
-            Column("started", "Started (UTC epoch)"),
+            Column("started", f"Started ({zone})"),
             Column("seconds", "Seconds", True),
             Column("pageviews", "Pageviews", True),
             Column("source", "Source"),
             Column("country", "Country"),
             Column("pages", "Pages"),
         ],
-        [{**v.as_json(), "pages": [p.path for p in v.pages]} for v in detail.visits],
+        [
+            {
+                **v.as_json(),
+                "started": when(v.started, zone, "%Y-%m-%d %H:%M:%S"),
+                "pages": [p.path for p in v.pages],
+            }
+            for v in detail.visits
+        ],
     )
 
 
