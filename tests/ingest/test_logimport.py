@@ -14,6 +14,8 @@ from spoor.ingest.logformats import UnknownFormat
 from spoor.ingest.logimport import import_logs
 from spoor.settings import Settings
 
+from .interrupt import import_interrupted
+
 ELASTIC = "logs/real/apache-combined-2015-elastic.log"
 
 
@@ -48,10 +50,6 @@ def test_elastic_log_imports_and_reimport_adds_nothing(
     assert (count(engine, hits), count(engine, visits)) == (stored_hits, stored_visits)
 
 
-class Interrupt(Exception):
-    pass
-
-
 def test_an_interrupted_import_resumes_without_duplicates(
     engine: Engine, settings: Settings, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -59,16 +57,7 @@ def test_an_interrupted_import_resumes_without_duplicates(
         data_dir=settings.data_dir, database_url=settings.database_url, import_batch=300
     )
     path = str(shared_data / ELASTIC)
-    calls = 0
-
-    def stop_after_three_batches(name: str, lines: int, position: int, size: int | None) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        import_logs(engine, small, [path], site="x.example", progress=stop_after_three_batches)
+    import_interrupted(engine, small, path, "x.example")
     partial = count(engine, hits)
     assert partial > 0
     resumed = import_logs(engine, small, [path], site="x.example")

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
@@ -19,12 +18,10 @@ from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 from spoor.web.app import create_app
 
+from .interrupt import import_interrupted
+
 ELASTIC = "logs/real/apache-combined-2015-elastic.log"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
-
-
-class Interrupt(Exception):
-    pass
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -50,16 +47,7 @@ def test_import_resume_and_reimport_keep_exact_rollups(
         data_dir=settings.data_dir, database_url=settings.database_url, import_batch=300
     )
     path = str(shared_data / ELASTIC)
-    calls = 0
-
-    def stop_after_three_batches(name: str, lines: int, position: int, size: int | None) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        import_logs(engine, small, [path], site="x.example", progress=stop_after_three_batches)
+    import_interrupted(engine, small, path, "x.example")
     import_logs(engine, small, [path], site="x.example")
     assert_rollups_are_exact(engine)
     # The same lines again, in another file: every hit is a duplicate and adds nothing.

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, select
 from sqlalchemy.orm import aliased
 
 from spoor.analytics.query import Period
-from spoor.analytics.stats import totals
+from spoor.analytics.stats import days_within, totals
 from spoor.db.schema import org_corrections, organizations, rollup_orgs, rollup_pages
 from spoor.identify.classify import FIRM_LEAD_CONFIDENCE
 from spoor.identify.types import LEAD_TYPES, OrgType
@@ -62,15 +62,6 @@ def _effective_org(column: Any) -> tuple[Any, Any, Any]:
     return org_id, own, target
 
 
-def _days(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
-    conditions = [table.c.site_id == site.id]
-    if period.start:
-        conditions.append(table.c.day >= period.start)
-    if period.end:
-        conditions.append(table.c.day <= period.end)
-    return conditions
-
-
 SORTS = ("visits", "visitors", "pageviews", "last_seen", "name")
 
 
@@ -116,7 +107,7 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
         .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, org.id == org_id, isouter=True)
-        .where(*_days(rollup_orgs, site, period))
+        .where(*days_within(rollup_orgs, site, period))
         .where(_not_hidden(own, target))
         .group_by(org_id)
         .having(visit_count >= max(wanted.min_visits, 1))
@@ -150,7 +141,7 @@ def _orgs_with_page(site: Site, period: Period, text: str) -> Any:
     p = rollup_pages.c
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return select(p.org_id).where(
-        *_days(rollup_pages, site, period),
+        *days_within(rollup_pages, site, period),
         p.org_id != EVERYONE,
         p.path.like(f"%{escaped}%", escape="\\"),
     )
@@ -212,7 +203,7 @@ def _add_top_pages(
         select(org_id, p.path, views)
         .select_from(rollup_pages)
         .join(own, own.c.org_id == p.org_id, isouter=True)
-        .where(*_days(rollup_pages, site, period), p.org_id != EVERYONE)
+        .where(*days_within(rollup_pages, site, period), p.org_id != EVERYONE)
         .where(org_id.in_(list(wanted)))
         .group_by(org_id, p.path)
         .order_by(org_id, views.desc(), p.path)
@@ -267,7 +258,7 @@ def identify_report(conn: Connection, site: Site, period: Period) -> IdentifyRep
         .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, organizations.c.id == org_id, isouter=True)
-        .where(*_days(rollup_orgs, site, period))
+        .where(*days_within(rollup_orgs, site, period))
         .group_by(kind)
     ).all()
     by_type = {str(t): int(n) for t, n in rows if t is not None and n}

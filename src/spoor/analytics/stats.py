@@ -87,22 +87,18 @@ class Report:
         }
 
 
-def visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
-    conditions = [visits.c.site_id == site.id]
-    if period.start:
-        conditions.append(visits.c.day >= period.start)
-    if period.end:
-        conditions.append(visits.c.day <= period.end)
-    return and_(*conditions)
-
-
-def _days(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
+def days_within(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
+    """Rows of `table` (with site_id and a local day) of this site in this period."""
     conditions = [table.c.site_id == site.id]
     if period.start:
         conditions.append(table.c.day >= period.start)
     if period.end:
         conditions.append(table.c.day <= period.end)
     return conditions
+
+
+def visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
+    return and_(*days_within(visits, site, period))
 
 
 def totals(conn: Connection, site: Site, period: Period) -> Totals:
@@ -112,7 +108,7 @@ def totals(conn: Connection, site: Site, period: Period) -> Totals:
     row = conn.execute(
         select(*(func.coalesce(func.sum(c), 0) for c in
                  (r.visits, r.visitors, r.pageviews, r.bounces, r.duration)))
-        .where(*_days(rollup_days, site, period), r.dimension == TOTALS)
+        .where(*days_within(rollup_days, site, period), r.dimension == TOTALS)
     ).one()  # fmt: skip
     return Totals(*(int(n) for n in row))
 
@@ -121,7 +117,7 @@ def daily(conn: Connection, site: Site, period: Period) -> list[tuple[date, int]
     r = rollup_days.c
     rows = conn.execute(
         select(r.day, r.visits)
-        .where(*_days(rollup_days, site, period), r.dimension == TOTALS)
+        .where(*days_within(rollup_days, site, period), r.dimension == TOTALS)
         .order_by(r.day)
     ).all()
     counts = {row[0]: int(row[1]) for row in rows if row[1]}
@@ -140,7 +136,7 @@ def top(
     visits_sum = func.sum(r.visits)
     rows = conn.execute(
         select(r.value, visits_sum)
-        .where(*_days(rollup_days, site, period), r.dimension == dimension)
+        .where(*days_within(rollup_days, site, period), r.dimension == dimension)
         .group_by(r.value)
         .having(visits_sum > 0)
         .order_by(visits_sum.desc(), r.value)
@@ -157,7 +153,7 @@ def top_pages(
     views = func.sum(p.pageviews)
     rows = conn.execute(
         select(p.path, views, func.sum(p.visits))
-        .where(*_days(rollup_pages, site, period), p.org_id == EVERYONE)
+        .where(*days_within(rollup_pages, site, period), p.org_id == EVERYONE)
         .group_by(p.path)
         .order_by(views.desc(), p.path)
         .limit(limit)

@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from spoor.cli.app import user_app
 from spoor.cli.common import console, fail, load_settings, print_json
 from spoor.db.engine import open_database
 from spoor.users import (
+    User,
     UserError,
     add_user,
     get_user_by_email,
@@ -30,6 +32,13 @@ PasswordOption = Annotated[
         help="The password (asked for when not given; at least 10 characters).",
     ),
 ]
+
+
+def _existing(conn: Connection, email: str) -> User:
+    user = get_user_by_email(conn, email)
+    if user is None:
+        raise UserError(f"no user {email}; `spoor user list` shows them")
+    return user
 
 
 @user_app.command("add")
@@ -76,9 +85,7 @@ def user_set(
     engine = open_database(load_settings())
     try:
         with engine.begin() as conn:
-            user = get_user_by_email(conn, email)
-            if user is None:
-                raise UserError(f"no user {email}; `spoor user list` shows them")
+            user = _existing(conn, email)
             update_user(conn, user.id, role=parse_role(role) if role else None, disabled=disabled)
     except UserError as exc:
         raise fail(str(exc)) from exc
@@ -91,9 +98,7 @@ def user_password(email: str, password: PasswordOption = "") -> None:
     engine = open_database(load_settings())
     try:
         with engine.begin() as conn:
-            user = get_user_by_email(conn, email)
-            if user is None:
-                raise UserError(f"no user {email}; `spoor user list` shows them")
+            user = _existing(conn, email)
             set_password(conn, user.id, password)
     except UserError as exc:
         raise fail(str(exc)) from exc

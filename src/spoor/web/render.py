@@ -77,21 +77,19 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 async def read(request: Request, work: Callable[[Connection], T]) -> T:
     """Run a service function on a read connection, off the event loop."""
-    engine: Engine = request.app.state.engine
-
-    def run() -> T:
-        with engine.connect() as conn:
-            return work(conn)
-
-    return await run_in_threadpool(run)
+    return await _run(request, work, transaction=False)
 
 
 async def write(request: Request, work: Callable[[Connection], T]) -> T:
     """Run a service function in a transaction, off the event loop."""
+    return await _run(request, work, transaction=True)
+
+
+async def _run(request: Request, work: Callable[[Connection], T], transaction: bool) -> T:
     engine: Engine = request.app.state.engine
 
     def run() -> T:
-        with engine.begin() as conn:
+        with engine.begin() if transaction else engine.connect() as conn:
             return work(conn)
 
     return await run_in_threadpool(run)
