@@ -1,0 +1,1 @@
+"""Leads: organizations scored by fit and intent, with their reasons."""
