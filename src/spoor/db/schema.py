@@ -317,3 +317,22 @@ rollup_orgs = Table(
     Column("pageviews", BigInteger, nullable=False),
     Column("last_seen", BigInteger, nullable=False),
 )
+
+# The lead signal ledger: what each identified organization did that scoring counts, kept
+# at ingest (leads/ledger.py). Paths are classified when scoring, so rule changes apply
+# at once; `spoor leads rescore` rebuilds it from hits.
+lead_signals = Table(
+    "lead_signals",
+    metadata,
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("kind", SmallInteger, nullable=False),  # HitKind.PAGEVIEW or HitKind.FORM
+    Column("path", Text, nullable=False),
+    Column("visitor", BigInteger, nullable=False),
+    Column("hit_key", LargeBinary(16), nullable=False),
+    UniqueConstraint("site_id", "hit_key"),
+    Index(None, "site_id", "org_id", "ts"),
+    Index(None, "site_id", "ts"),
+)

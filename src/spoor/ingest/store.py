@@ -22,6 +22,7 @@ from spoor.identify.resolver import Resolution
 from spoor.ingest import rollups
 from spoor.ingest.pipeline import Hit
 from spoor.ingest.sessions import Visit
+from spoor.leads import ledger
 
 _VISIT_UPDATE = ("ended", "pageviews", "events", "exit_path", "country")
 
@@ -106,6 +107,7 @@ def org_row(org: Resolution, first: float, last: float) -> tuple[Any, ...]:
 
 def write_batch(conn: Connection, batch: Batch) -> None:
     """Write one batch inside the caller's transaction, with its share of the rollups."""
+    # Rollups take back what the batch's visits counted before: first, while that is stored.
     rollups.apply(conn, batch.visits, _VISIT_COLUMNS, batch.hits, _HIT_COLUMNS)
     if batch.visits:
         stmt = _insert(conn, visits)
@@ -135,6 +137,8 @@ def write_batch(conn: Connection, batch: Batch) -> None:
             },
         )
         executemany(conn, stmt, _ORG_COLUMNS, batch.orgs)
+    # The ledger keeps organizations that may lead: after they are stored, with their types.
+    ledger.record(conn, batch.visits, _VISIT_COLUMNS, batch.hits, _HIT_COLUMNS)
     if batch.drops:
         stmt = _insert(conn, drops)
         stmt = stmt.on_conflict_do_update(
