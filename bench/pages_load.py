@@ -162,7 +162,7 @@ def time_calls(work: Callable[[], None], repeat: int) -> tuple[float, float]:
 def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SPOOR_DATA_DIR": str(data_dir), "SPOOR_DATABASE_URL": ""}
     process = subprocess.Popen([SPOOR, "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 1800  # the first start may apply migrations to it all
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -24,6 +24,7 @@ from rich.text import Text
 from spoor.analytics.companies import CompanyRow, IdentifyReport
 from spoor.analytics.stats import DIMENSIONS, Report, Totals
 from spoor.ingest.logimport import ImportSummary
+from spoor.leads.service import Lead
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -188,4 +189,38 @@ def identify_summary(report: IdentifyReport, heading: str) -> Group:
     ]
     for kind, count in sorted(report.by_type.items(), key=lambda kv: -kv[1]):
         lines.append(Text(f"      {kind:<12} {count:>8,}"))
+    return Group(*lines)
+
+
+def leads_table(rows: list[Lead], title: str, now: int) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("Organization", min_width=18, overflow="fold")
+    table.add_column("Type")
+    for name in ("Priority", "Fit", "Intent"):
+        table.add_column(name, justify="right")
+    table.add_column("Last seen", no_wrap=True)
+    table.add_column("Why", overflow="fold", max_width=60)
+    for n, lead in enumerate(rows, start=1):
+        seen = lead.intent.last_seen
+        ago = f"{(now - seen) // 86400}d ago" if seen else ""
+        why = "; ".join(r.text for r in lead.reasons[:3])
+        if lead.intent.not_buyer:
+            why = "probably not a buyer (careers, investor or legal pages only)"
+        table.add_row(str(n), lead.name, lead.type, f"{lead.priority:.0f}",
+                      f"{lead.fit.score:.0f}", f"{lead.intent.score:.0f}", ago, why)  # fmt: skip
+    return table
+
+
+def lead_detail(lead: Lead, now: int) -> Group:
+    lines = [
+        Text(f"{lead.name} · {lead.type}" + (f" · {lead.country}" if lead.country else ""),
+             style="bold"),
+        Text(f"priority {lead.priority:.0f} = 0.4 x fit {lead.fit.score:.0f} "
+             f"+ 0.6 x intent {lead.intent.score:.0f}"),
+    ]  # fmt: skip
+    if lead.intent.not_buyer:
+        lines.append(Text("probably not a buyer: careers, investor or legal pages only"))
+    for reason in lead.reasons:
+        lines.append(Text(f"  {reason.points:5.1f}  {reason.text}"))
     return Group(*lines)

@@ -24,7 +24,8 @@ OPEN_PATHS = {
 API_GETS = ["/api/v1/me", "/api/v1/sites", "/api/v1/openapi.json", "/api/v1/ipdata",
             "/api/v1/users", "/api/v1/sites/www.example.com/overview",
             "/api/v1/sites/www.example.com/companies",
-            "/api/v1/sites/www.example.com/companies/1"]  # fmt: skip
+            "/api/v1/sites/www.example.com/companies/1", "/api/v1/rules",
+            "/api/v1/sites/www.example.com/leads", "/api/v1/sites/www.example.com/leads/1"]  # fmt: skip
 
 
 def concrete(path: str) -> str:

@@ -34,16 +34,23 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def pick_site(conn: Connection, domain: str | None) -> Site:
+    """The named site, or the only one."""
+    try:
+        site = get_site(conn, domain) if domain else only_site(conn)
+    except SiteError as exc:
+        raise fail(str(exc)) from exc
+    if site is None:
+        raise fail(f"no site {domain}; `spoor site list` shows the sites")
+    return site
+
+
 def site_and_period(
     conn: Connection, settings: Settings, domain: str | None, period: str
 ) -> tuple[Site, Period]:
     """The named site (or the only one) and the period in its time zone."""
+    site = pick_site(conn, domain)
     try:
-        site = get_site(conn, domain) if domain else None
-        if domain and site is None:
-            raise SiteError(f"no site {domain}; `spoor site list` shows the sites")
-        if site is None:
-            site = only_site(conn)
         return site, period_in_zone(period, site.timezone)
-    except (SiteError, PeriodError) as exc:
+    except PeriodError as exc:
         raise fail(str(exc)) from exc

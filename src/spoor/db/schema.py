@@ -336,3 +336,12 @@ lead_signals = Table(
     Index(None, "site_id", "org_id", "ts"),
     Index(None, "site_id", "ts"),
 )
+
+# The team's lead scoring rules as TOML (leads/rules.py); one row, absent = the defaults.
+lead_rules = Table(
+    "lead_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -239,6 +239,15 @@ def fit(facts: Mapping[str, str | None], rules: Sequence[FitRule]) -> Fit:
     return Fit(min(total, 100.0), tuple(reasons))
 
 
+@dataclass(frozen=True)
+class Rules:
+    """Everything scoring reads: page types by path, intent points and decay, fit."""
+
+    pages: tuple[PageRule, ...] = DEFAULT_PAGE_RULES
+    intent: IntentRules = field(default_factory=IntentRules)
+    fit: tuple[FitRule, ...] = ()
+
+
 FIT_WEIGHT, INTENT_WEIGHT = 0.4, 0.6
 
 

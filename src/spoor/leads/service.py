@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,18 +19,16 @@ from sqlalchemy import Connection, func, select
 from spoor.db.schema import lead_signals, org_corrections, organizations
 from spoor.identify.types import LEAD_TYPES
 from spoor.ingest.rawhit import HitKind
+from spoor.leads.rules import load_rules
 from spoor.leads.scoring import (
     DAY,
-    DEFAULT_PAGE_RULES,
     FIT_WEIGHT,
     INTENT_WEIGHT,
     Fit,
-    FitRule,
     Intent,
-    IntentRules,
-    PageRule,
     PageType,
     Reason,
+    Rules,
     Signal,
     fit,
     intent,
@@ -40,13 +38,6 @@ from spoor.leads.scoring import (
 from spoor.sites import Site
 
 HORIZON_DAYS = 90  # older signals weigh under 0.01% at the default half-life
-
-
-@dataclass(frozen=True)
-class Rules:
-    pages: tuple[PageRule, ...] = DEFAULT_PAGE_RULES
-    intent: IntentRules = field(default_factory=IntentRules)
-    fit: tuple[FitRule, ...] = ()
 
 
 @dataclass
@@ -152,7 +143,7 @@ def leads(
     org_id: int | None = None,
 ) -> list[Lead]:
     """The site's leads, highest priority first (or the one lead `org_id`, if it is one)."""
-    rules = rules or Rules()
+    rules = rules or load_rules(conn)
     since = now - HORIZON_DAYS * DAY
     accounts = _accounts(conn, site, since, org_id)
     signals = _signals(conn, site, since, list(accounts), rules)
@@ -165,5 +156,8 @@ def leads(
             Lead(account.org_id, account.name, account.type, account.country, account.domain,
                  priority(shape.score, drive.score), shape, drive)
         )  # fmt: skip
-    ranked.sort(key=lambda lead: (-lead.priority, -(lead.intent.last_seen or 0), lead.name))
+    # Saturated scores tie at 100: the stronger, then the fresher track goes first.
+    ranked.sort(
+        key=lambda lead: (-lead.priority, -lead.intent.strength, -(lead.intent.last_seen or 0))
+    )
     return ranked[:limit] if limit else ranked

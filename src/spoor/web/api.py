@@ -7,6 +7,7 @@ session cookie plus the X-CSRF-Token header for unsafe methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -21,6 +22,8 @@ from spoor.analytics.query import Period, PeriodError, period_in_zone
 from spoor.analytics.stats import report
 from spoor.identify.corrections import CorrectionError
 from spoor.identify.ipdb import status
+from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
+from spoor.leads.service import leads
 from spoor.sites import Site, get_site, list_sites
 from spoor.users import Role, User, list_users
 from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
@@ -249,6 +252,52 @@ def correct(
     except CorrectionError as exc:
         raise HTTPException(400, str(exc)) from exc
     return {"done": done}
+
+
+class Rules(BaseModel):
+    toml: str = Field(description="the rules as `spoor rules export` writes them")
+
+
+@api.get("/sites/{domain}/leads", summary="Leads, highest priority first, with reasons")
+def lead_list(
+    request: Request,
+    user: Reader,
+    domain: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict[str, Any]]:
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        site, _ = _site_period(conn, domain, "today")
+        return [lead.as_json() for lead in leads(conn, site, int(time.time()), limit=limit)]
+
+    return _run(request, work)
+
+
+@api.get("/sites/{domain}/leads/{org_id}", summary="One lead and every reason")
+def lead(request: Request, user: Reader, domain: str, org_id: int) -> dict[str, Any]:
+    def work(conn: Connection) -> dict[str, Any]:
+        site, _ = _site_period(conn, domain, "today")
+        found = leads(conn, site, int(time.time()), limit=None, org_id=org_id)
+        if not found:
+            raise HTTPException(404, f"organization {org_id} is not a lead")
+        return found[0].as_json()
+
+    return _run(request, work)
+
+
+@api.get("/rules", response_model=Rules, summary="The lead scoring rules")
+def rules(request: Request, user: Reader) -> Rules:
+    return Rules(toml=_run(request, lambda conn: to_toml(load_rules(conn))))
+
+
+@api.put("/rules", response_model=Rules, summary="Replace the lead scoring rules (managers)")
+def replace_rules(
+    request: Request, body: Rules, user: Annotated[User, Depends(role(Role.MANAGER))]
+) -> Rules:
+    try:
+        saved = _run(request, lambda conn: save_rules(conn, body.toml), write=True)
+    except RulesError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return Rules(toml=to_toml(saved))
 
 
 @api.get("/ipdata", summary="The IP datasets and when they were imported")

@@ -31,7 +31,7 @@ from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, companies, overview
+from spoor.web.pages import account, admin, companies, leads, overview
 from spoor.web.render import page
 
 
@@ -83,6 +83,9 @@ PAGES = [
     Route("/companies", companies.company_list),
     Route("/companies/{org_id:int}", companies.company_page),
     Route("/companies/{org_id:int}/corrections", companies.correct_company, methods=["POST"]),
+    Route("/leads", leads.lead_list),
+    Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
+    Route("/leads/{org_id:int}", leads.lead_page),
     Route("/settings", admin.settings_page),
     Route("/settings/sites", admin.change_site, methods=["POST"]),
     Route("/settings/users", admin.change_user, methods=["POST"]),

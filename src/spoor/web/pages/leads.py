@@ -1,0 +1,103 @@
+"""Leads: the ranked list with reasons and freshness, one lead, and the scoring rules."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Connection
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
+from spoor.leads.service import Lead, leads
+from spoor.users import Role
+from spoor.web.auth import guard
+from spoor.web.pages.scope import PERIODS, Scope, load_scope
+from spoor.web.render import page, read, when, write
+from spoor.web.tables import Column, Table, export
+
+LIMIT = 100
+
+
+def leads_table(rows: list[Lead], zone: str) -> Table:
+    return Table(
+        "leads",
+        "Leads",
+        [
+            Column("org", "Organization", link="/leads/{org_id}"),
+            Column("type", "Type"),
+            Column("country", "Country"),
+            Column("priority", "Priority", True),
+            Column("fit", "Fit", True),
+            Column("intent", "Intent", True),
+            Column("last_seen", "Last seen"),
+            Column("why", "Why"),
+        ],
+        [_row(lead, zone) for lead in rows],
+        empty="No leads yet: no business, school or public body visited in the last 90 days.",
+    )
+
+
+def _row(lead: Lead, zone: str) -> dict[str, object]:
+    why = "; ".join(r.text for r in lead.reasons[:3])
+    return {**lead.as_json(), "last_seen": when(lead.intent.last_seen, zone), "why": why}
+
+
+@guard()
+async def lead_list(request: Request) -> Response:
+    now = int(time.time())
+
+    def load(conn: Connection) -> tuple[Scope, list[Lead]]:
+        scope = load_scope(conn, request)
+        return scope, leads(conn, scope.site, now, limit=LIMIT) if scope.site else []
+
+    scope, rows = await read(request, load)
+    if scope.site is None:
+        return page(request, "empty.html", scope=scope, periods=PERIODS)
+    table = leads_table(rows, scope.site.timezone)
+    exported = export(request, [table], f"{scope.site.domain}-leads")
+    if exported:
+        return exported
+    return page(request, "leads.html", scope=scope, leads=rows, table=table, now=now)
+
+
+@guard()
+async def lead_page(request: Request) -> Response:
+    org_id = int(request.path_params["org_id"])
+    now = int(time.time())
+
+    def load(conn: Connection) -> tuple[Scope, list[Lead]]:
+        scope = load_scope(conn, request)
+        if scope.site is None:
+            return scope, []
+        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id)
+
+    scope, found = await read(request, load)
+    if not found:
+        raise HTTPException(
+            404,
+            "Not a lead: not a business, school or public body, hidden, a customer or "
+            "competitor, merged into another, or no visits in the last 90 days.",
+        )
+    return page(request, "lead.html", scope=scope, lead=found[0], now=now)
+
+
+@guard(Role.MANAGER)
+async def rules_page(request: Request) -> Response:
+    error = message = None
+    if request.method == "POST":
+        text = str((await request.form()).get("rules", ""))
+        try:
+            await write(request, lambda conn: save_rules(conn, text))
+            return RedirectResponse("/leads/rules?saved=1", 303)
+        except RulesError as exc:
+            error = str(exc)
+    else:
+        text = await read(request, lambda conn: to_toml(load_rules(conn)))
+        message = (
+            "Rules saved; every score now uses them." if request.query_params.get("saved") else None
+        )
+    return page(
+        request, "rules.html", 400 if error else 200, text=text, error=error, message=message
+    )
