@@ -39,6 +39,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -105,6 +112,12 @@ def _public_url(text: str) -> str:
     if not re.match(r"^https?://[^/\s]+", text):
         raise ValueError("must be an http:// or https:// address, e.g. https://spoor.example.com")
     return text.rstrip("/")
+
+
+def _smtp_security(text: str) -> str:
+    if text not in {"none", "starttls", "tls"}:
+        raise ValueError("must be none, starttls or tls")
+    return text
 
 
 def _secret_key(text: str) -> str:
@@ -248,6 +261,38 @@ SETTINGS: tuple[Setting, ...] = (
         "login_attempts",
     ),
     Setting(
+        "SPOOR_SMTP_HOST",
+        "",
+        "Mail server for alert and digest e-mails. Empty: e-mail channels cannot send.",
+        str,
+        "smtp_host",
+    ),
+    Setting("SPOOR_SMTP_PORT", "25", "Port of the mail server.", _positive_int, "smtp_port"),
+    Setting(
+        "SPOOR_SMTP_SECURITY",
+        "none",
+        "`none`, `starttls` or `tls` (implicit TLS, usually port 465).",
+        _smtp_security,
+        "smtp_security",
+    ),
+    Setting("SPOOR_SMTP_USER", "", "User name at the mail server (empty: none).", str, "smtp_user"),
+    Setting("SPOOR_SMTP_PASSWORD", "", "Password at the mail server.", str, "smtp_password"),
+    Setting(
+        "SPOOR_MAIL_FROM",
+        "spoor@localhost",
+        "The From address of alert and digest e-mails.",
+        str,
+        "mail_from",
+    ),
+    Setting(
+        "SPOOR_ALERT_RETRY_SECONDS",
+        "5",
+        "Wait before an alert that did not go through is tried again; doubled after each "
+        "try (6 tries in all).",
+        _positive_float,
+        "alert_retry_seconds",
+    ),
+    Setting(
         "SPOOR_DNS_PORT",
         "53",
         "Port of the DNS servers above.",
@@ -277,6 +322,13 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     login_attempts: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "spoor@localhost"
+    alert_retry_seconds: float = 5.0
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 
 metadata = MetaData(
@@ -324,6 +325,8 @@ rollup_orgs = Table(
 lead_signals = Table(
     "lead_signals",
     metadata,
+    # In the order stored: alerts follow the ledger by id.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("org_id", BigInteger, nullable=False),
     Column("ts", BigInteger, nullable=False),
@@ -344,4 +347,64 @@ lead_rules = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("text", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+# Where alerts go: an e-mail address, a generic webhook (JSON, HMAC-SHA256 signed), or a
+# Slack- or Teams-compatible incoming webhook. A channel that keeps failing is disabled.
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),  # email | webhook | slack | teams
+    Column("target", Text, nullable=False),  # address or URL
+    Column("secret", String(128)),  # webhook signing secret
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("failures", Integer, nullable=False, server_default="0"),  # in a row
+    Column("disabled_reason", Text),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# When to alert: a hand-raise, or a priority crossing a threshold, per site or all sites.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("trigger", String(32), nullable=False),  # hand_raise | priority_above
+    Column("threshold", Float),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE")),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("cooldown_minutes", Integer, nullable=False, server_default="240"),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Per rule and organization: when it last fired and the last priority seen (crossings).
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_fired_at", Float),
+    Column("last_value", Float),
+)
+
+# Each alert to send, with every try logged in `attempts` (JSON list).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
+    Column("site_id", Integer, nullable=False),
+    Column("org_id", BigInteger, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: what the alert says
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Text, nullable=False),  # JSON list of {at, ok, detail}
+    Column("event_at", Float, nullable=False),  # when the triggering hit was stored
+    Column("next_try_at", Float, nullable=False),
+    Column("sent_at", Float),
+    Column("created_at", Float, nullable=False),
+    Index(None, "status", "next_try_at"),
 )

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from spoor.db.engine import open_database
 from spoor.identify.resolver import LiveResolver
 from spoor.ingest.live import LiveIngest
+from spoor.leads.alerts import AlertWatcher
 from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
@@ -165,6 +166,9 @@ def create_app(settings: Settings) -> Starlette:
         engine = open_database(settings)
         live = LiveIngest(engine, settings, LiveResolver(engine))
         live.start()
+        alerts = AlertWatcher(engine, settings, backoff=settings.alert_retry_seconds)
+        alerts.start()
+        app.state.alerts = alerts
         app.state.live = live
         app.state.engine = engine
         app.state.collector = collect.Collector(settings, live)
@@ -173,6 +177,7 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             live.stop()  # everything acknowledged is stored before the process ends
+            alerts.stop()
             engine.dispose()
 
     # Tracking requests come from the tracked sites' pages, on other origins.

@@ -1,0 +1,195 @@
+"""Alerts end to end: a hand-raise through the collect endpoint reaches a real SMTP server
+and a real HTTP receiver, signed; a failing receiver is retried with backoff, every try is
+logged, and a channel that keeps failing is disabled."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from spoor.db.schema import deliveries
+from spoor.identify import ipdb
+from spoor.leads.alerts import MAX_TRIES, add_channel, add_rule, get_channel, latency_percentiles
+from spoor.leads.channels import verify
+from spoor.settings import Settings, parse_networks
+from spoor.sites import add_site
+from spoor.web.app import create_app
+from tests.web.servers import free_port
+
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+ASN = (
+    "198.51.100.0,198.51.100.63,64496,Brightwater Logistics B.V.\n"
+    "198.51.100.64,198.51.100.127,64497,Harbour Insurance GmbH\n"
+)
+
+
+@dataclass
+class Receiver:
+    """A local HTTP endpoint that records what it gets and answers `status`."""
+
+    status: int = 204
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+def wait_until(done: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def send(client: TestClient, ip: str, path: str, event: str = "pageview") -> None:
+    body = {"s": "www.example.com", "u": f"https://www.example.com{path}", "e": event}
+    answer = client.post(
+        "/api/collect", content=json.dumps(body),
+        headers={"user-agent": CHROME, "content-type": "application/json", "x-forwarded-for": ip},
+    )  # fmt: skip
+    assert answer.status_code == 202
+
+
+def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
+    engine: Engine, settings: Settings, tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    box, smtp_port = smtp
+    good, bad = Receiver(), Receiver(status=500)
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        mail = add_channel(conn, "sales inbox", "email", "sales@example.com", 0)
+        hook = add_channel(conn, "crm", "webhook", good.url, 0)
+        broken = add_channel(conn, "broken", "webhook", bad.url, 0)
+        for channel in (mail, hook, broken):
+            add_rule(conn, f"hand-raise to {channel.name}", "hand_raise", channel.id, 0)
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+        smtp_host="127.0.0.1", smtp_port=smtp_port, mail_from="spoor@example.com",
+        alert_retry_seconds=0.05,
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.10", "/pricing")
+        send(client, "198.51.100.10", "/demo", event="form")
+        wait_until(lambda: len(box.messages) == 1 and len(good.got) == 1)
+        wait_until(lambda: len(bad.got) == MAX_TRIES)
+        send(client, "198.51.100.70", "/contact", event="form")  # another account
+        wait_until(lambda: not get_channel_enabled(engine, broken.id))
+        wait_until(lambda: len(box.messages) == 2 and len(good.got) == 2)
+
+    mailed = box.messages[0]
+    assert mailed.rcpt_tos == ["sales@example.com"]
+    text = mailed.content.decode()
+    assert "Subject: [Spoor] Brightwater Logistics B.V. raised a hand" in text
+    assert "sent /demo" in text
+
+    headers, body = good.got[0]
+    assert verify(
+        hook.secret or "", headers["x-spoor-timestamp"], body, headers["x-spoor-signature"]
+    )
+    assert not verify(
+        "wrong secret", headers["x-spoor-timestamp"], body, headers["x-spoor-signature"]
+    )
+    alert = json.loads(body)
+    assert alert["trigger"] == "hand_raise"
+    assert alert["org"]["name"] == "Brightwater Logistics B.V."
+    assert alert["event"]["path"] == "/demo"
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(deliveries).where(deliveries.c.channel_id == broken.id)
+                            .order_by(deliveries.c.id)).all()  # fmt: skip
+        channel = get_channel(conn, broken.id)
+        timing = latency_percentiles(conn)
+    first = json.loads(rows[0].attempts)
+    assert rows[0].status == "failed"
+    assert len(first) == MAX_TRIES
+    assert all(not a["ok"] and a["detail"].startswith("HTTP 500") for a in first)
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(first)]
+    # Each wait is at least the doubled backoff (the watcher looks every 0.2 s, so more).
+    assert all(gap >= 0.05 * 2**n for n, gap in enumerate(gaps)), gaps
+    assert gaps[-1] >= 0.8
+    assert not channel.enabled
+    assert "disabled after 10 failed tries in a row" in (channel.disabled_reason or "")
+    assert rows[1].status == "failed"  # 4 more tries made 10 in a row: given up with it
+    assert len(json.loads(rows[1].attempts)) == 10 - MAX_TRIES
+    assert len(bad.got) == 10
+    assert timing is not None
+    assert 0 <= timing[0] <= timing[1] < 20
+
+
+def get_channel_enabled(engine: Engine, channel_id: int) -> bool:
+    with engine.connect() as conn:
+        return get_channel(conn, channel_id).enabled
+
+
+def test_a_cooldown_keeps_one_account_from_flooding(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    good = Receiver()
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        hook = add_channel(conn, "crm", "slack", good.url, 0)
+        add_rule(conn, "hand-raise", "hand_raise", hook.id, 0, cooldown_minutes=60)
+        add_rule(conn, "hot", "priority_above", hook.id, 0, threshold=50)
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.10", "/demo", event="form")
+        wait_until(lambda: len(good.got) == 2)  # the hand-raise and the crossing
+        for _ in range(3):
+            send(client, "198.51.100.10", "/demo", event="form")
+        time.sleep(1.5)
+    assert len(good.got) == 2
+    texts = sorted(json.loads(body)["text"] for _, body in good.got)
+    assert texts[0].startswith("Brightwater Logistics B.V. crossed the priority threshold")
+    assert texts[1].startswith("Brightwater Logistics B.V. raised a hand")
