@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -89,3 +90,54 @@ def test_leads_from_the_command_line(visited: World, tmp_path) -> None:  # type:
     rescored = runner.invoke(app, ["leads", "rescore"], env=env(visited))
     assert rescored.exit_code == 0
     assert "signals rebuilt" in rescored.output
+
+
+def test_managers_set_up_alerts_in_the_app(world: World) -> None:
+    with world.client() as client:
+        sign_in(client, "rep@example.com")
+        assert client.get("/alerts").status_code == 403
+    with world.client() as client:
+        sign_in(client, "manager@example.com")
+        token = csrf_of(client.get("/alerts").text)
+        client.post(
+            "/alerts",
+            data={
+                "csrf_token": token,
+                "action": "channel",
+                "name": "CRM",
+                "kind": "webhook",
+                "target": "https://crm.example/hook",
+            },
+        )
+        page = client.get("/alerts").text
+        assert "Channel CRM added. Its signing secret: " in page
+        client.post(
+            "/alerts",
+            data={
+                "csrf_token": token,
+                "action": "channel",
+                "name": "x",
+                "kind": "email",
+                "target": "not-an-address",
+            },
+        )
+        assert "is not an e-mail address" in client.get("/alerts").text
+        channel_id = re.search(
+            r'name="channel_id"><option value="(\d+)">CRM', client.get("/alerts").text
+        )
+        assert channel_id
+        client.post(
+            "/alerts",
+            data={
+                "csrf_token": token,
+                "action": "rule",
+                "name": "Hot",
+                "trigger": "priority_above",
+                "threshold": "70",
+                "channel_id": channel_id.group(1),
+                "cooldown_minutes": "60",
+            },
+        )
+        page = client.get("/alerts").text
+        assert "Rule Hot added." in page
+        assert "priority reaches 70" in page

@@ -32,7 +32,7 @@ from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, companies, leads, overview
+from spoor.web.pages import account, admin, alerts, companies, leads, overview
 from spoor.web.render import page
 
 
@@ -87,6 +87,8 @@ PAGES = [
     Route("/leads", leads.lead_list),
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
     Route("/leads/{org_id:int}", leads.lead_page),
+    Route("/alerts", alerts.alerts_page),
+    Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),
     Route("/settings/sites", admin.change_site, methods=["POST"]),
     Route("/settings/users", admin.change_user, methods=["POST"]),
