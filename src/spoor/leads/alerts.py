@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, func, select
 from spoor.db.schema import alert_rules, alert_state, channels, deliveries, lead_signals, sites
 from spoor.ingest.rawhit import HitKind
 from spoor.leads.channels import Channel, SendError, check_target, new_secret, send
+from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
 from spoor.settings import Settings
 from spoor.sites import get_site
@@ -218,9 +219,10 @@ class AlertWatcher:
         for signal in new:
             touched[(signal.site_id, signal.org_id)] = signal
         domains = dict(conn.execute(select(sites.c.id, sites.c.domain)).all())
+        scoring = load_rules(conn)
         for (site_id, org_id), last in touched.items():
             site = get_site(conn, domains[site_id])
-            found = leads(conn, site, int(now), limit=None, org_id=org_id) if site else []
+            found = leads(conn, site, int(now), scoring, None, org_id) if site else []
             if not found:
                 continue  # not a lead (a customer, hidden, merged, ...)
             lead = found[0]

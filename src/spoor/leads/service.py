@@ -86,20 +86,21 @@ class _Account:
 def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dict[int, _Account]:
     """Organizations with signals since `since` that pass the gates, by effective id."""
     s, org, fix = lead_signals.c, organizations.c, org_corrections.c
-    seen = select(s.org_id).where(s.site_id == site.id, s.ts >= since).distinct()
-    targets = select(fix.merged_into).where(fix.org_id.in_(seen))
-    rows = conn.execute(
-        select(org.id, func.coalesce(fix.name, org.name), func.coalesce(fix.type, org.type),
-               org.country, org.domain, fix.hidden, fix.relation, fix.merged_into)
-        .join(org_corrections, fix.org_id == org.id, isouter=True)
-        .where(org.id.in_(seen) | org.id.in_(targets))
-    ).all()  # fmt: skip
+    query = select(
+        org.id, func.coalesce(fix.name, org.name), func.coalesce(fix.type, org.type),
+        org.country, org.domain, fix.hidden, fix.relation, fix.merged_into,
+    ).join(org_corrections, fix.org_id == org.id, isouter=True)  # fmt: skip
+    if only is not None:  # one account: its signals are gathered with its merged ones
+        query = query.where(org.id == only)
+    else:
+        seen = select(s.org_id).where(s.site_id == site.id, s.ts >= since).distinct()
+        targets = select(fix.merged_into).where(fix.org_id.in_(seen))
+        query = query.where(org.id.in_(seen) | org.id.in_(targets))
+    rows = conn.execute(query).all()
     lead_types = {t.value for t in LEAD_TYPES}
     found = {}
     for org_id, name, kind, country, domain, hidden, relation, merged_into in rows:
         if merged_into is not None or hidden or relation or kind not in lead_types:
-            continue
-        if only is not None and org_id != only:
             continue
         found[int(org_id)] = _Account(int(org_id), name, kind, country, domain)
     return found
