@@ -195,19 +195,18 @@ def identify_summary(report: IdentifyReport, heading: str) -> Group:
 def leads_table(rows: list[Lead], title: str, now: int) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("#", justify="right")
-    table.add_column("Organization", min_width=18, overflow="fold")
-    table.add_column("Type")
+    table.add_column("Organization", min_width=14, overflow="fold")
     for name in ("Priority", "Fit", "Intent"):
         table.add_column(name, justify="right")
-    table.add_column("Last seen", no_wrap=True)
-    table.add_column("Why", overflow="fold", max_width=60)
+    table.add_column("Seen", no_wrap=True)
+    table.add_column("Why", overflow="fold", min_width=28, max_width=70)
     for n, lead in enumerate(rows, start=1):
         seen = lead.intent.last_seen
         ago = f"{(now - seen) // 86400}d ago" if seen else ""
-        why = "; ".join(r.text for r in lead.reasons[:3])
+        why = "; ".join(r.text for r in lead.reasons[:3] if not r.text.startswith("fit: "))
         if lead.intent.not_buyer:
             why = "probably not a buyer (careers, investor or legal pages only)"
-        table.add_row(str(n), lead.name, lead.type, f"{lead.priority:.0f}",
+        table.add_row(str(n), lead.name, f"{lead.priority:.0f}",
                       f"{lead.fit.score:.0f}", f"{lead.intent.score:.0f}", ago, why)  # fmt: skip
     return table
 

@@ -32,6 +32,7 @@ from spoor.terminal import (
     companies_table,
     identify_summary,
     import_summary,
+    leads_table,
     stats_report,
 )
 
@@ -283,6 +284,7 @@ def demo_command(
     month = result.report.period.label()
     console.print(companies_table(result.companies, f"Companies that visited · {month}"))
     console.print(identify_summary(result.identified, "Identification"))
+    console.print(leads_table(result.leads, "Leads: the hottest tracks now", int(time.time())))
     console.print(
         f"\nThe demo database is {Path(result.database)}. Explore it with, for example:\n"
         f"  SPOOR_DATA_DIR={demo_dir} .venv/bin/spoor stats --period 30d\n"

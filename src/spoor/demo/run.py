@@ -16,6 +16,7 @@ from spoor.demo.simulator import DEFAULT_VISITS_PER_DAY, demo_company, write_log
 from spoor.identify.asntypes import read_asn_types
 from spoor.identify.ipdb import import_asn_types, import_dataset
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
+from spoor.leads.service import Lead, leads
 from spoor.settings import Settings
 from spoor.sites import add_site
 from spoor.users import Role, add_user
@@ -29,6 +30,7 @@ class DemoResult:
     report: Report
     companies: list[CompanyRow]
     identified: IdentifyReport
+    leads: list[Lead]
 
 
 # Who can sign in to the demo (printed by `spoor demo`; a demo database only).
@@ -79,5 +81,6 @@ def build_demo(
         result = report(conn, site, month)
         visitors = companies(conn, site, month, limit=15, leads_only=True)
         identified = identify_report(conn, site, month)
+        ranked = leads(conn, site, int(now.timestamp()), limit=10)
     engine.dispose()
-    return DemoResult(database, log, summary, result, visitors, identified)
+    return DemoResult(database, log, summary, result, visitors, identified, ranked)

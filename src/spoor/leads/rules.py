@@ -26,8 +26,8 @@ from spoor.leads.scoring import (
 
 # Defaults for a B2B software site: businesses fit best; schools and public bodies less.
 DEFAULT_FIT: tuple[FitRule, ...] = (
-    FitRule("type", ("business",), 60, "a business"),
-    FitRule("type", ("education", "government"), 30, "a school or public body"),
+    FitRule("type", ("business",), 60, "fit: a business"),
+    FitRule("type", ("education", "government"), 30, "fit: a school or public body"),
 )
 DEFAULT_RULES = Rules(pages=DEFAULT_PAGE_RULES, intent=IntentRules(), fit=DEFAULT_FIT)
 
