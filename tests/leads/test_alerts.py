@@ -23,6 +23,7 @@ from spoor.db.schema import deliveries
 from spoor.identify import ipdb
 from spoor.leads.alerts import MAX_TRIES, add_channel, add_rule, get_channel, latency_percentiles
 from spoor.leads.channels import verify
+from spoor.leads.feeds import FeedFilter, save_feed
 from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 from spoor.web.app import create_app
@@ -193,3 +194,33 @@ def test_a_cooldown_keeps_one_account_from_flooding(
     texts = sorted(json.loads(body)["text"] for _, body in good.got)
     assert texts[0].startswith("Brightwater Logistics B.V. crossed the priority threshold")
     assert texts[1].startswith("Brightwater Logistics B.V. raised a hand")
+
+
+def test_an_account_entering_a_feed_is_announced_once(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    good = Receiver()
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        feed = save_feed(conn, "Pricing readers", FeedFilter(path="/pricing"), None)
+        hook = add_channel(conn, "crm", "teams", good.url, 0)
+        add_rule(conn, "into the feed", "entered_feed", hook.id, 0, feed_id=feed.id,
+                 cooldown_minutes=0)  # fmt: skip
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.10", "/blog")  # not in the feed yet
+        time.sleep(1.5)
+        assert good.got == []
+        send(client, "198.51.100.10", "/pricing")
+        wait_until(lambda: len(good.got) == 1)
+        send(client, "198.51.100.10", "/pricing")  # still in it: no second alert
+        time.sleep(1.5)
+    assert len(good.got) == 1
+    card = json.loads(good.got[0][1])
+    assert card["@type"] == "MessageCard"
+    assert card["title"].startswith("Brightwater Logistics B.V. entered the feed Pricing readers")

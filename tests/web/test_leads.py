@@ -141,3 +141,30 @@ def test_managers_set_up_alerts_in_the_app(world: World) -> None:
         page = client.get("/alerts").text
         assert "Rule Hot added." in page
         assert "priority reaches 70" in page
+
+
+def test_feeds_are_saved_counted_and_listed(visited: World) -> None:
+    with visited.client() as client:
+        sign_in(client, "rep@example.com")
+        token = csrf_of(client.get("/leads").text)
+        saved = client.post(
+            "/leads/feeds",
+            data={"csrf_token": token, "name": "Pricing readers", "path": "/pricing",
+                  "org_type": "business", "returning": ""},
+        )  # fmt: skip
+        assert saved.status_code == 303
+        page = client.get(saved.headers["location"]).text
+        assert "Feed Pricing readers saved." in page
+        assert 'Pricing readers <span class="count">1</span>' in page
+        assert "Brightwater Logistics B.V." in page
+        client.post("/leads/feeds", data={"csrf_token": token, "name": "Nobody", "country": "ZZ"})
+        assert 'Nobody <span class="count">0</span>' in client.get("/leads").text
+        duplicate = client.post("/leads/feeds", data={"csrf_token": token, "name": "Nobody"})
+        assert "exists already" in client.get(duplicate.headers["location"]).text
+        api = client.get("/api/v1/sites/www.example.com/leads?feed=Nobody").json()
+        assert api == []
+        assert client.get("/api/v1/sites/www.example.com/leads?feed=missing").status_code == 404
+    listed = runner.invoke(app, ["leads", "--feed", "Pricing readers", "--json"], env=env(visited))
+    assert [row["org"] for row in json.loads(listed.stdout)] == ["Brightwater Logistics B.V."]
+    missing = runner.invoke(app, ["leads", "--feed", "missing"], env=env(visited))
+    assert missing.exit_code == 2

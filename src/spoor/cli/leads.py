@@ -14,6 +14,7 @@ from spoor.cli.common import console, fail, load_settings, pick_site, print_json
 from spoor.db.engine import open_database
 from spoor.identify.corrections import CorrectionError, find_org
 from spoor.leads import ledger
+from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.terminal import lead_detail, leads_table
@@ -27,6 +28,7 @@ def leads_command(
     ctx: typer.Context,
     site: SiteOption = None,
     limit: Annotated[int, typer.Option(help="How many leads.")] = 20,
+    feed: Annotated[str | None, typer.Option(help="Only the leads of this saved feed.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The leads, highest priority first, each with why (subcommands below)."""
@@ -34,7 +36,15 @@ def leads_command(
         return
     now = int(time.time())
     with open_database(load_settings()).connect() as conn:
-        ranked = leads(conn, pick_site(conn, site), now, limit=limit)
+        chosen = pick_site(conn, site)
+        if feed is None:
+            ranked = leads(conn, chosen, now, limit=limit)
+        else:
+            try:
+                saved = find_feed(conn, feed)
+            except FeedError as exc:
+                raise fail(str(exc)) from exc
+            ranked = saved.select(leads(conn, chosen, now, limit=None), now)[:limit]
     if as_json:
         print_json([lead.as_json() for lead in ranked])
         return

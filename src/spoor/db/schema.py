@@ -371,8 +371,9 @@ alert_rules = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("trigger", String(32), nullable=False),  # hand_raise | priority_above
+    Column("trigger", String(32), nullable=False),  # hand_raise | priority_above | entered_feed
     Column("threshold", Float),
+    Column("feed_id", Integer),
     Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE")),
     Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), nullable=False),
     Column("cooldown_minutes", Integer, nullable=False, server_default="240"),
@@ -407,4 +408,15 @@ deliveries = Table(
     Column("sent_at", Float),
     Column("created_at", Float, nullable=False),
     Index(None, "status", "next_try_at"),
+)
+
+# Saved lead filters ("feeds"), shared by the team; the filter is JSON (leads/feeds.py).
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("filters", Text, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", BigInteger, nullable=False),
 )

@@ -22,13 +22,14 @@ from sqlalchemy import Connection, Engine, func, select
 from spoor.db.schema import alert_rules, alert_state, channels, deliveries, lead_signals, sites
 from spoor.ingest.rawhit import HitKind
 from spoor.leads.channels import Channel, SendError, check_target, new_secret, send
+from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
 from spoor.settings import Settings
 from spoor.sites import get_site
 
 log = logging.getLogger(__name__)
-TRIGGERS = ("hand_raise", "priority_above")
+TRIGGERS = ("hand_raise", "priority_above", "entered_feed")
 MAX_TRIES = 6
 DISABLE_AFTER = 10  # failed deliveries in a row
 
@@ -43,6 +44,7 @@ class AlertRule:
     name: str
     trigger: str
     threshold: float | None
+    feed_id: int | None
     site_id: int | None
     channel_id: int
     cooldown_minutes: int
@@ -85,11 +87,14 @@ def enable_channel(conn: Connection, channel_id: int) -> None:
 def add_rule(
     conn: Connection, name: str, trigger: str, channel_id: int, now: int,
     threshold: float | None = None, site_id: int | None = None, cooldown_minutes: int = 240,
+    feed_id: int | None = None,
 ) -> AlertRule:  # fmt: skip
     if trigger not in TRIGGERS:
         raise AlertError(f"{trigger!r} is not a trigger: use {', '.join(TRIGGERS)}")
     if trigger == "priority_above" and (threshold is None or not 0 < threshold <= 100):
         raise AlertError("priority_above needs a threshold between 0 and 100")
+    if trigger == "entered_feed" and feed_id is None:
+        raise AlertError("entered_feed needs a feed")
     if cooldown_minutes < 0:
         raise AlertError("the cooldown cannot be negative")
     values = {
@@ -99,6 +104,7 @@ def add_rule(
         "site_id": site_id,
         "channel_id": channel_id,
         "cooldown_minutes": cooldown_minutes,
+        "feed_id": feed_id,
     }
     new_id = conn.execute(
         alert_rules.insert().values(**values, created_at=now)
@@ -111,7 +117,7 @@ def list_rules(conn: Connection, rule_id: int | None = None) -> list[AlertRule]:
     if rule_id is not None:
         query = query.where(alert_rules.c.id == rule_id)
     return [
-        AlertRule(r.id, r.name, r.trigger, r.threshold, r.site_id, r.channel_id,
+        AlertRule(r.id, r.name, r.trigger, r.threshold, r.feed_id, r.site_id, r.channel_id,
                   r.cooldown_minutes, bool(r.enabled))
         for r in conn.execute(query)
     ]  # fmt: skip
@@ -174,6 +180,7 @@ class AlertWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="spoor-alerts", daemon=True)
         self.last_id = 0
+        self._feeds: dict[int, Feed] = {}
 
     def start(self) -> None:
         with self.engine.connect() as conn:  # history is not news: start at the end
@@ -220,6 +227,7 @@ class AlertWatcher:
             touched[(signal.site_id, signal.org_id)] = signal
         domains = dict(conn.execute(select(sites.c.id, sites.c.domain)).all())
         scoring = load_rules(conn)
+        self._feeds = {feed.id: feed for feed in list_feeds(conn)}
         for (site_id, org_id), last in touched.items():
             site = get_site(conn, domains[site_id])
             found = leads(conn, site, int(now), scoring, None, org_id) if site else []
@@ -234,6 +242,8 @@ class AlertWatcher:
                 if fired:
                     signal = raised[-1] if raised and rule.trigger == "hand_raise" else last
                     alert = _alert(rule, lead, domains[site_id], signal, self.settings.public_url)
+                    if rule.feed_id in self._feeds:
+                        alert["feed"] = self._feeds[rule.feed_id or 0].name
                     conn.execute(deliveries.insert().values(
                         rule_id=rule.id, channel_id=rule.channel_id, site_id=site_id,
                         org_id=org_id, payload=json.dumps(alert), status="pending",
@@ -252,13 +262,18 @@ class AlertWatcher:
         cooled = state is None or state.last_fired_at is None or (
             now - state.last_fired_at >= rule.cooldown_minutes * 60
         )  # fmt: skip
+        value = lead.priority
         if rule.trigger == "hand_raise":
             fires = raised and cooled
+        elif rule.trigger == "entered_feed":
+            feed = self._feeds.get(rule.feed_id or 0)
+            value = float(feed is not None and feed.filter.keeps(lead, int(now)))
+            fires = value == 1.0 and not last_value and cooled
         else:
             threshold = rule.threshold or 100.0
             crossed = lead.priority >= threshold and (last_value is None or last_value < threshold)
             fires = crossed and cooled
-        values = {"last_value": lead.priority, **({"last_fired_at": now} if fires else {})}
+        values = {"last_value": value, **({"last_fired_at": now} if fires else {})}
         if state is None:
             conn.execute(alert_state.insert().values(rule_id=rule.id, org_id=lead.org_id, **values))
         else:

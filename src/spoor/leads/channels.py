@@ -79,7 +79,8 @@ def verify(
 
 def summary(alert: dict[str, Any]) -> str:
     org = alert["org"]
-    head = {"hand_raise": "raised a hand", "priority_above": "crossed the priority threshold"}
+    head = {"hand_raise": "raised a hand", "priority_above": "crossed the priority threshold",
+            "entered_feed": f"entered the feed {alert.get('feed', alert['rule'])}"}  # fmt: skip
     what = head.get(alert["trigger"], alert["trigger"])
     return f"{org['name']} {what} (priority {alert['priority']:.0f})"
 

@@ -50,6 +50,9 @@ class Lead:
     priority: float
     fit: Fit
     intent: Intent
+    first_seen: int = 0  # when Spoor first saw the organization (any site)
+    paths: frozenset[str] = frozenset()  # pages read or forms sent in the horizon
+    active_days: int = 0  # distinct days with signals in the horizon
 
     @property
     def reasons(self) -> list[Reason]:
@@ -70,6 +73,8 @@ class Lead:
             "intent": round(self.intent.score, 1),
             "last_seen": self.intent.last_seen,
             "not_buyer": self.intent.not_buyer,
+            "first_seen": self.first_seen,
+            "active_days": self.active_days,
             "reasons": [{"points": round(r.points, 1), "text": r.text} for r in self.reasons],
         }
 
@@ -81,6 +86,7 @@ class _Account:
     type: str
     country: str | None
     domain: str | None
+    first_seen: int
 
 
 def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dict[int, _Account]:
@@ -88,7 +94,7 @@ def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dic
     s, org, fix = lead_signals.c, organizations.c, org_corrections.c
     query = select(
         org.id, func.coalesce(fix.name, org.name), func.coalesce(fix.type, org.type),
-        org.country, org.domain, fix.hidden, fix.relation, fix.merged_into,
+        org.country, org.domain, fix.hidden, fix.relation, fix.merged_into, org.first_seen,
     ).join(org_corrections, fix.org_id == org.id, isouter=True)  # fmt: skip
     if only is not None:  # one account: its signals are gathered with its merged ones
         query = query.where(org.id == only)
@@ -99,10 +105,10 @@ def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dic
     rows = conn.execute(query).all()
     lead_types = {t.value for t in LEAD_TYPES}
     found = {}
-    for org_id, name, kind, country, domain, hidden, relation, merged_into in rows:
+    for org_id, name, kind, country, domain, hidden, relation, merged_into, first in rows:
         if merged_into is not None or hidden or relation or kind not in lead_types:
             continue
-        found[int(org_id)] = _Account(int(org_id), name, kind, country, domain)
+        found[int(org_id)] = _Account(int(org_id), name, kind, country, domain, int(first))
     return found
 
 
@@ -150,12 +156,14 @@ def leads(
     signals = _signals(conn, site, since, list(accounts), rules)
     ranked = []
     for account in accounts.values():
-        drive = intent(signals.get(account.org_id, []), now, rules.intent)
+        known = [s for s in signals.get(account.org_id, []) if s.ts <= now]
+        drive = intent(known, now, rules.intent)
         facts = {"type": account.type, "country": account.country, "domain": account.domain}
         shape = fit(facts, rules.fit)
         ranked.append(
             Lead(account.org_id, account.name, account.type, account.country, account.domain,
-                 priority(shape.score, drive.score), shape, drive)
+                 priority(shape.score, drive.score), shape, drive, account.first_seen,
+                 frozenset(s.path for s in known), len({s.day for s in known}))
         )  # fmt: skip
     # Saturated scores tie at 100: the stronger, then the fresher track goes first.
     ranked.sort(

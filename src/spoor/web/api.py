@@ -22,6 +22,7 @@ from spoor.analytics.query import Period, PeriodError, period_in_zone
 from spoor.analytics.stats import report
 from spoor.identify.corrections import CorrectionError
 from spoor.identify.ipdb import status
+from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.sites import Site, get_site, list_sites
@@ -264,10 +265,19 @@ def lead_list(
     user: Reader,
     domain: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    feed: Annotated[str | None, Query(description="a saved feed's name or id")] = None,
 ) -> list[dict[str, Any]]:
     def work(conn: Connection) -> list[dict[str, Any]]:
         site, _ = _site_period(conn, domain, "today")
-        return [lead.as_json() for lead in leads(conn, site, int(time.time()), limit=limit)]
+        now = int(time.time())
+        if feed is None:
+            return [lead.as_json() for lead in leads(conn, site, now, limit=limit)]
+        try:
+            chosen = find_feed(conn, feed)
+        except FeedError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        everyone = leads(conn, site, now, limit=None)
+        return [lead.as_json() for lead in chosen.select(everyone, now)[:limit]]
 
     return _run(request, work)
 

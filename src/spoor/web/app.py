@@ -85,6 +85,7 @@ PAGES = [
     Route("/companies/{org_id:int}", companies.company_page),
     Route("/companies/{org_id:int}/corrections", companies.correct_company, methods=["POST"]),
     Route("/leads", leads.lead_list),
+    Route("/leads/feeds", leads.save_lead_feed, methods=["POST"]),
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
     Route("/leads/{org_id:int}", leads.lead_page),
     Route("/alerts", alerts.alerts_page),

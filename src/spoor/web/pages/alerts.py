@@ -22,6 +22,7 @@ from spoor.leads.alerts import (
     recent_deliveries,
 )
 from spoor.leads.channels import KINDS
+from spoor.leads.feeds import list_feeds
 from spoor.sites import list_sites
 from spoor.users import Role
 from spoor.web.auth import guard
@@ -37,6 +38,7 @@ async def alerts_page(request: Request) -> Response:
             "deliveries": recent_deliveries(conn),
             "latency": latency_percentiles(conn),
             "sites": list_sites(conn),
+            "feeds": list_feeds(conn),
         }
 
     data = await read(request, load)
@@ -59,12 +61,14 @@ def _change(conn: Connection, form: FormData) -> str:
     if action == "rule":
         threshold = str(form.get("threshold", "")).strip()
         site = str(form.get("site_id", "")).strip()
+        feed = str(form.get("feed_id", "")).strip()
         rule = add_rule(
             conn, str(form.get("name", "")), str(form.get("trigger", "")),
             int(str(form.get("channel_id", "0"))), now,
             threshold=float(threshold) if threshold else None,
             site_id=int(site) if site else None,
             cooldown_minutes=int(str(form.get("cooldown_minutes", "240")) or 240),
+            feed_id=int(feed) if feed else None,
         )  # fmt: skip
         return f"Rule {rule.name} added."
     raise AlertError(f"unknown action {action!r}")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from spoor.identify.types import LEAD_TYPES
+from spoor.leads.feeds import Feed, FeedError, FeedFilter, list_feeds, save_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import Lead, leads
 from spoor.users import Role
@@ -44,22 +47,59 @@ def _row(lead: Lead, zone: str) -> dict[str, object]:
     return {**lead.as_json(), "last_seen": when(lead.intent.last_seen, zone), "why": why}
 
 
+@dataclass
+class LeadList:
+    scope: Scope
+    rows: list[Lead]
+    feeds: list[tuple[Feed, int]]  # each saved feed with its count now
+    feed: Feed | None
+
+
 @guard()
 async def lead_list(request: Request) -> Response:
     now = int(time.time())
+    wanted = request.query_params.get("feed")
 
-    def load(conn: Connection) -> tuple[Scope, list[Lead]]:
+    def load(conn: Connection) -> LeadList:
         scope = load_scope(conn, request)
-        return scope, leads(conn, scope.site, now, limit=LIMIT) if scope.site else []
+        everyone = leads(conn, scope.site, now, limit=None) if scope.site else []
+        saved = list_feeds(conn)
+        chosen = next((f for f in saved if str(f.id) == wanted), None)
+        if wanted and chosen is None:
+            raise HTTPException(404, f"no feed {wanted!r}")
+        counts = [(feed, len(feed.select(everyone, now))) for feed in saved]
+        rows = chosen.select(everyone, now) if chosen else everyone
+        return LeadList(scope, rows[:LIMIT], counts, chosen)
 
-    scope, rows = await read(request, load)
+    found = await read(request, load)
+    scope = found.scope
     if scope.site is None:
         return page(request, "empty.html", scope=scope, periods=PERIODS)
-    table = leads_table(rows, scope.site.timezone)
+    table = leads_table(found.rows, scope.site.timezone)
     exported = export(request, [table], f"{scope.site.domain}-leads")
     if exported:
         return exported
-    return page(request, "leads.html", scope=scope, leads=rows, table=table, now=now)
+    return page(
+        request, "leads.html", scope=scope, leads=found.rows, table=table, now=now,
+        feeds=found.feeds, feed=found.feed, types=[t.value for t in sorted(LEAD_TYPES)],
+        flash=request.session.pop("flash", None),
+    )  # fmt: skip
+
+
+@guard()
+async def save_lead_feed(request: Request) -> Response:
+    form = await request.form()
+    user_id = request.state.user.id
+    try:
+        wanted = FeedFilter.parse(form)
+        feed = await write(
+            request, lambda conn: save_feed(conn, str(form.get("name", "")), wanted, user_id)
+        )
+        request.session["flash"] = {"text": f"Feed {feed.name} saved.", "error": False}
+        return RedirectResponse(f"/leads?feed={feed.id}", 303)
+    except FeedError as exc:
+        request.session["flash"] = {"text": str(exc), "error": True}
+        return RedirectResponse("/leads", 303)
 
 
 @guard()

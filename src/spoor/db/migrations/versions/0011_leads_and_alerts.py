@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("trigger", sa.String(length=32), nullable=False),
         sa.Column("threshold", sa.Float(), nullable=True),
+        sa.Column("feed_id", sa.Integer(), nullable=True),
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("cooldown_minutes", sa.Integer(), server_default="240", nullable=False),
@@ -57,6 +58,22 @@ def upgrade() -> None:
             ["site_id"], ["sites.id"], name=op.f("fk_alert_rules_site_id_sites"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_rules")),
+    )
+    op.create_table(
+        "feeds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("filters", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_feeds_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feeds")),
+        sa.UniqueConstraint("name", name=op.f("uq_feeds_name")),
     )
     op.create_table(
         "lead_signals",
@@ -154,6 +171,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_signals_site_id_org_id_ts"))
 
     op.drop_table("lead_signals")
+    op.drop_table("feeds")
     op.drop_table("alert_rules")
     op.drop_table("lead_rules")
     op.drop_table("channels")
