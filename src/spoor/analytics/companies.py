@@ -197,13 +197,21 @@ def _add_top_pages(
 ) -> None:
     p = rollup_pages.c
     org_id, own, _ = _effective_org(p.org_id)
-    wanted = {row.org_id: row for row in rows}
+    # An access network's "top pages" mix thousands of unrelated people: not worth a look
+    # (and the bulk of the rows to read).
+    networks = {t.value for t in NETWORK_TYPES}
+    wanted = {row.org_id: row for row in rows if row.type not in networks}
+    if not wanted:
+        return
+    # The listed organizations and those merged into them, by raw id: the index finds them.
+    merged = select(org_corrections.c.org_id).where(org_corrections.c.merged_into.in_(wanted))
+    members = [*wanted, *conn.execute(merged).scalars()]
     views = func.sum(p.pageviews)
     query = (
         select(org_id, p.path, views)
         .select_from(rollup_pages)
         .join(own, own.c.org_id == p.org_id, isouter=True)
-        .where(*days_within(rollup_pages, site, period), p.org_id != EVERYONE)
+        .where(*days_within(rollup_pages, site, period), p.org_id.in_(members))
         .where(org_id.in_(list(wanted)))
         .group_by(org_id, p.path)
         .order_by(org_id, views.desc(), p.path)

@@ -304,6 +304,7 @@ rollup_pages = Table(
     Column("path", Text, primary_key=True),
     Column("pageviews", BigInteger, nullable=False),
     Column("visits", BigInteger, nullable=False),
+    Index(None, "site_id", "org_id", "day"),  # one organization's pages (its top pages)
 )
 
 # Visits per day and organization (as resolved; corrections apply when reading).
