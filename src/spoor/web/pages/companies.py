@@ -29,7 +29,7 @@ from spoor.web.pages.scope import PERIODS, Scope, load_scope
 from spoor.web.render import page, read, when, write
 from spoor.web.tables import Column, Table, export
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 EXPORT_LIMIT = 100_000
 
 
