@@ -10,9 +10,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,11 +23,13 @@ from starlette.testclient import TestClient
 
 from spoor.db.schema import deliveries
 from spoor.identify import ipdb
+from spoor.leads import digest
 from spoor.leads.alerts import MAX_TRIES, add_channel, add_rule, get_channel, latency_percentiles
 from spoor.leads.channels import verify
 from spoor.leads.feeds import FeedFilter, save_feed
 from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
+from spoor.users import Role, add_user
 from spoor.web.app import create_app
 from tests.web.servers import free_port
 
@@ -224,3 +228,30 @@ def test_an_account_entering_a_feed_is_announced_once(
     card = json.loads(good.got[0][1])
     assert card["@type"] == "MessageCard"
     assert card["title"].startswith("Brightwater Logistics B.V. entered the feed Pricing readers")
+
+
+def test_the_daily_digest_goes_out_once_in_the_early_hour(
+    engine: Engine, settings: Settings, tmp_path: Path, smtp: tuple[Mailbox, int]
+) -> None:
+    box, smtp_port = smtp
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        add_user(conn, "rep@example.com", "a long password!", Role.REP, 0, "Remi")
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+        smtp_host="127.0.0.1", smtp_port=smtp_port, timezone="Asia/Tokyo",
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.10", "/pricing")
+        wait_until(lambda: client.get("/healthz").json()["pending"] == 0)
+    seven_thirty_tokyo = datetime(2026, 11, 28, 7, 30, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
+    assert digest.send_due(engine, web, seven_thirty_tokyo - 3600) == 0  # 06:30: not yet
+    assert digest.send_due(engine, web, seven_thirty_tokyo) == 1
+    assert digest.send_due(engine, web, seven_thirty_tokyo + 600) == 0  # once a day
+    text = box.messages[0].content.decode()
+    assert "Subject: [Spoor] 1 leads to look at today" in text
+    assert "Brightwater Logistics B.V. (priority" in text
+    assert box.messages[0].rcpt_tos == ["rep@example.com"]

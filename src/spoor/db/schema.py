@@ -421,3 +421,12 @@ feeds = Table(
     Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# The daily lead digest e-mails sent, one per person and local day.
+digests = Table(
+    "digests",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("sent_at", Float, nullable=False),
+)

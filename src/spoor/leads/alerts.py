@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from spoor.db.schema import alert_rules, alert_state, channels, deliveries, lead_signals, sites
 from spoor.ingest.rawhit import HitKind
+from spoor.leads import digest
 from spoor.leads.channels import Channel, SendError, check_target, new_secret, send
 from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
@@ -181,6 +182,7 @@ class AlertWatcher:
         self._thread = threading.Thread(target=self._run, name="spoor-alerts", daemon=True)
         self.last_id = 0
         self._feeds: dict[int, Feed] = {}
+        self._digests_checked = 0.0
 
     def start(self) -> None:
         with self.engine.connect() as conn:  # history is not news: start at the end
@@ -202,6 +204,9 @@ class AlertWatcher:
     def tick(self, now: float | None = None) -> None:
         self.watch(now)
         self.dispatch(now)
+        if self.settings.smtp_host and time.monotonic() - self._digests_checked > 60:
+            self._digests_checked = time.monotonic()
+            digest.send_due(self.engine, self.settings, now)
 
     def watch(self, now: float | None = None) -> int:
         """Turn new ledger rows into deliveries; returns how many were queued."""

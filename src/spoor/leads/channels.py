@@ -128,13 +128,18 @@ def send(channel: Channel, alert: dict[str, Any], settings: Settings, timeout: f
 
 
 def _mail(to: str, alert: dict[str, Any], settings: Settings, timeout: float) -> str:
+    return send_mail(settings, to, f"[Spoor] {summary(alert)}", text(alert), timeout)
+
+
+def send_mail(settings: Settings, to: str, subject: str, body: str, timeout: float = 10) -> str:
+    """One plain-text e-mail through the configured server; SendError when refused."""
     if not settings.smtp_host:
         raise SendError("no mail server: set SPOOR_SMTP_HOST")
     message = EmailMessage()
-    message["Subject"] = f"[Spoor] {summary(alert)}"
+    message["Subject"] = subject
     message["From"] = settings.mail_from
     message["To"] = to
-    message.set_content(text(alert))
+    message.set_content(body)
     try:
         if settings.smtp_security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
