@@ -1,7 +1,7 @@
 """Does the lead ranking find the accounts that go on to raise a hand? A backtest on the
 simulator, against recency-only and pageview-count rankings in the same run.
 
-    .venv/bin/python bench/leads_backtest.py [--days 120] [--seeds 7,11,23] [--record]
+    .venv/bin/python bench/leads_backtest.py [--days 120] [--seeds 7,11,23,31,47] [--record]
 
 For each seed: the demo database (simulated B2B site, its traffic imported as usual). A
 cutoff 30 days before the end: every account with signals before it is ranked three ways
@@ -52,7 +52,7 @@ def precision_at(scores: list[float], labels: list[bool], k: int = 20) -> float:
     return sum(y for _, y in ranked) / max(len(ranked), 1)
 
 
-def run(seed: int, days: int) -> dict[str, tuple[float, float]] | None:
+def run(seed: int, days: int) -> dict[str, tuple[float, float]]:
     result = build_demo(OUT / f"seed-{seed}", days=days, seed=seed)
     engine = make_engine(f"sqlite:///{result.database}")
     with engine.connect() as conn:
@@ -87,22 +87,24 @@ def run(seed: int, days: int) -> dict[str, tuple[float, float]] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--seeds", default="7,11,23")
+    parser.add_argument("--seeds", default="7,11,23,31,47")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     results = {seed: run(seed, args.days) for seed in seeds}
-    table = Table("ranking", *(f"seed {s} AUC" for s in seeds), *(f"seed {s} P@20" for s in seeds))
+    table = Table("ranking", "mean AUC", "mean P@20", *(f"AUC {s}" for s in seeds))
     lines = [
-        "| ranking | " + " | ".join(f"AUC seed {s}" for s in seeds) + " | "
-        + " | ".join(f"P@20 seed {s}" for s in seeds) + " |",
-        "| --- " * (1 + 2 * len(seeds)) + "|",
+        "| ranking | mean AUC | mean P@20 | " + " | ".join(f"AUC seed {s}" for s in seeds)
+        + " | " + " | ".join(f"P@20 seed {s}" for s in seeds) + " |",
+        "| --- " * (3 + 2 * len(seeds)) + "|",
     ]  # fmt: skip
     for name in ("Spoor priority", "recency only (last visit)", "pageviews in 30 days"):
-        cells = [f"{results[s][name][0]:.3f}" for s in seeds if results[s]]  # type: ignore[index]
-        cells += [f"{results[s][name][1]:.2f}" for s in seeds if results[s]]  # type: ignore[index]
-        table.add_row(name, *cells)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        aucs = [results[s][name][0] for s in seeds]
+        hits = [results[s][name][1] for s in seeds]
+        means = [f"{sum(aucs) / len(aucs):.3f}", f"{sum(hits) / len(hits):.2f}"]
+        cells = [f"{a:.3f}" for a in aucs] + [f"{p:.2f}" for p in hits]
+        table.add_row(name, *means, *cells[: len(seeds)])
+        lines.append(f"| {name} | " + " | ".join(means + cells) + " |")
     console.print(table)
     if args.record:
         text = "\n".join(lines)
