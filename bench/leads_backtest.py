@@ -65,7 +65,7 @@ def run(seed: int, days: int) -> dict[str, tuple[float, float]]:
         raised = set(conn.execute(
             select(s.org_id).where(s.kind == int(HitKind.FORM), s.ts > cutoff, s.ts <= end)
         ).scalars())  # fmt: skip
-        views = dict(conn.execute(
+        views: dict[int, int] = dict(conn.execute(
             select(s.org_id, func.count()).where(
                 s.kind == int(HitKind.PAGEVIEW), s.ts > cutoff - 30 * DAY, s.ts <= cutoff
             ).group_by(s.org_id)
