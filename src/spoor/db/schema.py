@@ -430,3 +430,28 @@ digests = Table(
     Column("day", Date, primary_key=True),
     Column("sent_at", Float, nullable=False),
 )
+
+# Who hunts which account: one owner at a time (the primary key makes a second claim fail
+# in the database itself, on SQLite and PostgreSQL alike).
+claims = Table(
+    "claims",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("claimed_at", Float, nullable=False),
+    Column("last_activity_at", Float),  # a logged activity keeps the claim alive
+    Index(None, "user_id"),
+)
+
+# Claims that ended, and why (released, reassigned, lapsed): the history and the notices.
+claim_history = Table(
+    "claim_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("claimed_at", Float, nullable=False),
+    Column("ended_at", Float, nullable=False),
+    Column("reason", String(16), nullable=False),  # released | reassigned | lapsed
+    Column("notified", Boolean, nullable=False, server_default=false()),
+)

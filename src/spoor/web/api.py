@@ -25,6 +25,7 @@ from spoor.identify.ipdb import status
 from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
+from spoor.prospecting.claims import Claim, ClaimError, claim, get_claim, release
 from spoor.sites import Site, get_site, list_sites
 from spoor.users import Role, User, list_users
 from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
@@ -308,6 +309,48 @@ def replace_rules(
     except RulesError as exc:
         raise HTTPException(400, str(exc)) from exc
     return Rules(toml=to_toml(saved))
+
+
+class ClaimOut(BaseModel):
+    org_id: int
+    user_id: int
+    owner: str
+    claimed_at: float
+    last_activity_at: float | None
+
+
+def _claim_out(found: Claim) -> ClaimOut:
+    return ClaimOut(**found.__dict__)
+
+
+@api.get("/organizations/{org_id}/claim", response_model=ClaimOut | None,
+         summary="Who holds the account (null: nobody)")  # fmt: skip
+def claim_status(request: Request, org_id: int, user: Reader) -> ClaimOut | None:
+    found = _run(request, lambda conn: get_claim(conn, org_id))
+    return _claim_out(found) if found else None
+
+
+@api.post(
+    "/organizations/{org_id}/claim",
+    response_model=ClaimOut,
+    summary="Claim the account for yourself (409 with the holder when taken)",
+    responses={409: {"description": "someone else holds it"}},
+)
+def claim_account(request: Request, org_id: int, user: Reader) -> ClaimOut:
+    try:
+        found = _run(request, lambda conn: claim(conn, org_id, user), write=True)
+    except ClaimError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return _claim_out(found)
+
+
+@api.delete("/organizations/{org_id}/claim", status_code=204,
+            summary="Release the account (its owner or a manager)")  # fmt: skip
+def release_account(request: Request, org_id: int, user: Reader) -> None:
+    try:
+        _run(request, lambda conn: release(conn, org_id, user), write=True)
+    except ClaimError as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 @api.get("/ipdata", summary="The IP datasets and when they were imported")

@@ -88,6 +88,7 @@ PAGES = [
     Route("/leads/feeds", leads.save_lead_feed, methods=["POST"]),
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
     Route("/leads/{org_id:int}", leads.lead_page),
+    Route("/leads/{org_id:int}/claim", leads.change_claim, methods=["POST"]),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),

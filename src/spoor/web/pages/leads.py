@@ -14,6 +14,7 @@ from spoor.identify.types import LEAD_TYPES
 from spoor.leads.feeds import Feed, FeedError, FeedFilter, list_feeds, save_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import Lead, leads
+from spoor.prospecting.claims import Claim, ClaimError, claim, claims_of, get_claim, release
 from spoor.users import Role
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
@@ -53,6 +54,7 @@ class LeadList:
     rows: list[Lead]
     feeds: list[tuple[Feed, int]]  # each saved feed with its count now
     feed: Feed | None
+    claims: dict[int, Claim]
 
 
 @guard()
@@ -69,7 +71,8 @@ async def lead_list(request: Request) -> Response:
             raise HTTPException(404, f"no feed {wanted!r}")
         counts = [(feed, len(feed.select(everyone, now))) for feed in saved]
         rows = chosen.select(everyone, now) if chosen else everyone
-        return LeadList(scope, rows[:LIMIT], counts, chosen)
+        shown = rows[:LIMIT]
+        return LeadList(scope, shown, counts, chosen, claims_of(conn, [r.org_id for r in shown]))
 
     found = await read(request, load)
     scope = found.scope
@@ -82,6 +85,7 @@ async def lead_list(request: Request) -> Response:
     return page(
         request, "leads.html", scope=scope, leads=found.rows, table=table, now=now,
         feeds=found.feeds, feed=found.feed, types=[t.value for t in sorted(LEAD_TYPES)],
+        claims=found.claims,
         flash=request.session.pop("flash", None),
     )  # fmt: skip
 
@@ -107,20 +111,45 @@ async def lead_page(request: Request) -> Response:
     org_id = int(request.path_params["org_id"])
     now = int(time.time())
 
-    def load(conn: Connection) -> tuple[Scope, list[Lead]]:
+    def load(conn: Connection) -> tuple[Scope, list[Lead], Claim | None]:
         scope = load_scope(conn, request)
+        holder = get_claim(conn, org_id)
         if scope.site is None:
-            return scope, []
-        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id)
+            return scope, [], holder
+        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id), holder
 
-    scope, found = await read(request, load)
+    scope, found, holder = await read(request, load)
     if not found:
         raise HTTPException(
             404,
             "Not a lead: not a business, school or public body, hidden, a customer or "
             "competitor, merged into another, or no visits in the last 90 days.",
         )
-    return page(request, "lead.html", scope=scope, lead=found[0], now=now)
+    flash = request.session.pop("flash", None)
+    return page(request, "lead.html", scope=scope, lead=found[0], now=now, claim=holder,
+                flash=flash)  # fmt: skip
+
+
+@guard()
+async def change_claim(request: Request) -> Response:
+    org_id = int(request.path_params["org_id"])
+    form = await request.form()
+    user = request.state.user
+
+    def change(conn: Connection) -> str:
+        if form.get("action") == "release":
+            release(conn, org_id, user)
+            return "Released: the account is back in the pool."
+        claim(conn, org_id, user)
+        return "Claimed: it is yours to hunt."
+
+    try:
+        text, error = await write(request, change), False
+    except ClaimError as exc:
+        text, error = str(exc).capitalize() + ".", True
+    request.session["flash"] = {"text": text, "error": error}
+    back = str(form.get("back", ""))
+    return RedirectResponse(f"/leads/{org_id}?{back}", 303)
 
 
 @guard(Role.MANAGER)

@@ -1,0 +1,1 @@
+"""Prospecting: the salesperson's routine around leads (claims first)."""

@@ -1,0 +1,96 @@
+"""Claims: one owner at a time, even when twenty colleagues click at once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select
+
+from spoor.db.schema import claim_history
+from spoor.prospecting.claims import ClaimError, claim, get_claim, lapse, reassign, release, touch
+from spoor.settings import Settings
+from spoor.users import Role, add_user, create_token
+from tests.web.conftest import World, csrf_of, sign_in
+from tests.web.servers import free_port, serve, stop
+
+PASSWORD = "a long enough password"
+
+
+def test_twenty_parallel_claims_through_the_api_leave_one_owner(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        tokens = []
+        for n in range(20):
+            user = add_user(conn, f"rep{n}@example.com", PASSWORD, Role.REP, 0)
+            tokens.append(create_token(conn, user.id, "test", 0))
+    port = free_port()
+    server = serve(settings, port)
+    try:
+
+        def try_claim(token: str) -> httpx.Response:
+            return httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/organizations/4242/claim",
+                headers={"authorization": f"Bearer {token}"}, timeout=60,
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(try_claim, tokens))
+    finally:
+        stop(server)
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [409] * 19
+    winner = next(a for a in answers if a.status_code == 200).json()
+    refusals = [a.json()["detail"] for a in answers if a.status_code == 409]
+    assert all(r.startswith(f"already claimed by {winner['owner']} since ") for r in refusals)
+    with engine.connect() as conn:
+        held = get_claim(conn, 4242)
+    assert held is not None
+    assert held.user_id == winner["user_id"]
+
+
+def test_release_reassign_and_lapse(engine: Engine) -> None:
+    with engine.begin() as conn:
+        ann = add_user(conn, "ann@example.com", PASSWORD, Role.REP, 0)
+        bob = add_user(conn, "bob@example.com", PASSWORD, Role.REP, 0)
+        boss = add_user(conn, "boss@example.com", PASSWORD, Role.MANAGER, 0)
+        claim(conn, 1, ann, now=1000)
+        assert claim(conn, 1, ann).user_id == ann.id  # claiming again is harmless
+        with pytest.raises(ClaimError, match="only they or a manager"):
+            release(conn, 1, bob)
+        with pytest.raises(ClaimError, match="needs the manager role"):
+            reassign(conn, 1, bob, by=bob)
+        moved = reassign(conn, 1, bob, by=boss, now=2000)
+        assert moved.user_id == bob.id
+        release(conn, 1, bob, now=3000)
+        assert get_claim(conn, 1) is None
+        with pytest.raises(ClaimError, match="nobody holds"):
+            release(conn, 1, bob)
+
+        claim(conn, 2, ann, now=0)
+        claim(conn, 3, bob, now=0)
+        touch(conn, 3, now=10 * 86_400)  # Bob logged an activity on day 10
+        ended = lapse(conn, now=15 * 86_400, days=14)
+        assert [c.org_id for c in ended] == [2]
+        assert get_claim(conn, 2) is None
+        assert get_claim(conn, 3) is not None
+        history = conn.execute(
+            select(claim_history.c.org_id, claim_history.c.reason).order_by(claim_history.c.id)
+        ).all()
+    assert [tuple(h) for h in history] == [(1, "reassigned"), (1, "released"), (2, "lapsed")]
+
+
+def test_claims_in_the_web_app(engine: Engine, settings: Settings) -> None:
+    world = World(settings, engine)
+    with engine.begin() as conn:
+        add_user(conn, "rep@example.com", "correct horse battery", Role.REP, 0)
+    with world.client() as client:
+        sign_in(client, "rep@example.com")
+        token = csrf_of(client.get("/account").text)
+        answer = client.post("/leads/77/claim", data={"csrf_token": token, "action": "claim"})
+        assert answer.status_code == 303
+    with engine.connect() as conn:
+        assert get_claim(conn, 77) is not None
