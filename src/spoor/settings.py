@@ -293,6 +293,14 @@ SETTINGS: tuple[Setting, ...] = (
         "alert_retry_seconds",
     ),
     Setting(
+        "SPOOR_CLAIM_LAPSE_DAYS",
+        "14",
+        "A claim without a logged activity for this many days lapses: the account returns "
+        "to the pool and the former owner gets an e-mail.",
+        _positive_int,
+        "claim_lapse_days",
+    ),
+    Setting(
         "SPOOR_DNS_PORT",
         "53",
         "Port of the DNS servers above.",
@@ -329,6 +337,7 @@ class Settings:
     smtp_password: str = ""
     mail_from: str = "spoor@localhost"
     alert_retry_seconds: float = 5.0
+    claim_lapse_days: int = 14
 
     @property
     def sqlalchemy_url(self) -> str:

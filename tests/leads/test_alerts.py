@@ -21,12 +21,21 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from spoor.db.schema import deliveries
+from spoor.db.schema import deliveries, lead_signals
 from spoor.identify import ipdb
+from spoor.identify.corrections import CorrectionError, find_org
 from spoor.leads import digest
-from spoor.leads.alerts import MAX_TRIES, add_channel, add_rule, get_channel, latency_percentiles
+from spoor.leads.alerts import (
+    MAX_TRIES,
+    AlertWatcher,
+    add_channel,
+    add_rule,
+    get_channel,
+    latency_percentiles,
+)
 from spoor.leads.channels import verify
 from spoor.leads.feeds import FeedFilter, save_feed
+from spoor.prospecting.claims import claim, get_claim
 from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 from spoor.users import Role, add_user
@@ -108,7 +117,8 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
         add_site(conn, "www.example.com", "UTC", 0)
-        mail = add_channel(conn, "sales inbox", "email", "sales@example.com", 0)
+        rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
+        mail = add_channel(conn, "the owner", "owner", "sales@example.com", 0)
         hook = add_channel(conn, "crm", "webhook", good.url, 0)
         broken = add_channel(conn, "broken", "webhook", bad.url, 0)
         for channel in (mail, hook, broken):
@@ -121,6 +131,9 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
         send(client, "198.51.100.10", "/pricing")
+        wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
+        with engine.begin() as conn:  # Remi hunts Brightwater
+            claim(conn, find_org(conn, "Brightwater Logistics B.V.").id, rep)
         send(client, "198.51.100.10", "/demo", event="form")
         wait_until(lambda: len(box.messages) == 1 and len(good.got) == 1)
         wait_until(lambda: len(bad.got) == MAX_TRIES)
@@ -129,7 +142,8 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
         wait_until(lambda: len(box.messages) == 2 and len(good.got) == 2)
 
     mailed = box.messages[0]
-    assert mailed.rcpt_tos == ["sales@example.com"]
+    assert mailed.rcpt_tos == ["remi@example.com"]  # the account's owner
+    assert box.messages[1].rcpt_tos == ["sales@example.com"]  # nobody holds Harbour
     text = mailed.content.decode()
     assert "Subject: [Spoor] Brightwater Logistics B.V. raised a hand" in text
     assert "sent /demo" in text
@@ -145,6 +159,7 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     assert alert["trigger"] == "hand_raise"
     assert alert["org"]["name"] == "Brightwater Logistics B.V."
     assert alert["event"]["path"] == "/demo"
+    assert alert["owner"] == {"name": "Remi", "email": "remi@example.com"}
 
     with engine.connect() as conn:
         rows = conn.execute(select(deliveries).where(deliveries.c.channel_id == broken.id)
@@ -166,6 +181,14 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     assert len(bad.got) == 10
     assert timing is not None
     assert 0 <= timing[0] <= timing[1] < 20
+
+
+def stored(engine: Engine, name: str) -> bool:
+    with engine.connect() as conn:
+        try:
+            return find_org(conn, name) is not None
+        except CorrectionError:
+            return False
 
 
 def get_channel_enabled(engine: Engine, channel_id: int) -> bool:
@@ -255,3 +278,58 @@ def test_the_daily_digest_goes_out_once_in_the_early_hour(
     assert "Subject: [Spoor] 1 leads to look at today" in text
     assert "Brightwater Logistics B.V. (priority" in text
     assert box.messages[0].rcpt_tos == ["rep@example.com"]
+
+
+def test_a_claimed_account_coming_back_is_announced(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    good = Receiver()
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
+        hook = add_channel(conn, "crm", "webhook", good.url, 0)
+        add_rule(conn, "back again", "claimed_returned", hook.id, 0, cooldown_minutes=0)
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.10", "/pricing")
+        wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
+        time.sleep(1)
+        assert good.got == []  # not claimed: nobody to tell
+        with engine.begin() as conn:
+            claim(conn, find_org(conn, "Brightwater Logistics B.V.").id, rep)
+            # That visit was two days ago.
+            conn.execute(lead_signals.update().values(ts=lead_signals.c.ts - 2 * 86_400))
+        send(client, "198.51.100.10", "/docs")
+        wait_until(lambda: len(good.got) == 1)
+        send(client, "198.51.100.10", "/pricing")  # the same visit goes on: not "back"
+        time.sleep(1.5)
+    assert len(good.got) == 1
+    alert = json.loads(good.got[0][1])
+    assert alert["trigger"] == "claimed_returned"
+    assert alert["owner"]["email"] == "remi@example.com"
+
+
+def test_lapsed_claims_return_to_the_pool_and_their_owner_is_told(
+    engine: Engine, settings: Settings, smtp: tuple[Mailbox, int]
+) -> None:
+    box, smtp_port = smtp
+    with engine.begin() as conn:
+        rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
+        claim(conn, 99, rep, now=0)
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        smtp_host="127.0.0.1", smtp_port=smtp_port, claim_lapse_days=14,
+    )  # fmt: skip
+    watcher = AlertWatcher(engine, web)
+    watcher.chores(now=13 * 86_400)
+    assert box.messages == []
+    watcher.chores(now=15 * 86_400)
+    with engine.connect() as conn:
+        assert get_claim(conn, 99) is None
+    assert box.messages[0].rcpt_tos == ["remi@example.com"]
+    assert "Your claim on organization 99 lapsed" in box.messages[0].content.decode()

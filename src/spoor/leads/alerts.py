@@ -19,18 +19,35 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from spoor.db.schema import alert_rules, alert_state, channels, deliveries, lead_signals, sites
+from spoor.db.schema import (
+    alert_rules,
+    alert_state,
+    channels,
+    deliveries,
+    lead_signals,
+    organizations,
+    sites,
+)
 from spoor.ingest.rawhit import HitKind
 from spoor.leads import digest
-from spoor.leads.channels import Channel, SendError, check_target, new_secret, send
+from spoor.leads.channels import (
+    Channel,
+    SendError,
+    check_target,
+    new_secret,
+    send,
+    send_mail,
+)
 from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
+from spoor.prospecting.claims import get_claim, lapse
 from spoor.settings import Settings
 from spoor.sites import get_site
 
 log = logging.getLogger(__name__)
-TRIGGERS = ("hand_raise", "priority_above", "entered_feed")
+TRIGGERS = ("hand_raise", "priority_above", "entered_feed", "claimed_returned")
+RETURN_GAP = 12 * 3600  # a claimed account "came back" after this long without a signal
 MAX_TRIES = 6
 DISABLE_AFTER = 10  # failed deliveries in a row
 
@@ -168,6 +185,22 @@ def _alert(rule: AlertRule, lead: Lead, site: str, signal: Any, public_url: str)
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Happened:
+    """What the new signals of one account mean for the rules."""
+
+    raised: bool  # a form was sent
+    returned: bool  # a claimed account came back after a pause
+
+
+def _came_back(conn: Connection, org_id: int, before: int, first_new: int) -> bool:
+    s = lead_signals.c
+    previous = conn.execute(
+        select(func.max(s.ts)).where(s.org_id == org_id, s.id <= before)
+    ).scalar()
+    return previous is None or first_new - previous >= RETURN_GAP
+
+
 class AlertWatcher:
     """Follows the ledger and sends alerts, in a thread of its own."""
 
@@ -182,7 +215,7 @@ class AlertWatcher:
         self._thread = threading.Thread(target=self._run, name="spoor-alerts", daemon=True)
         self.last_id = 0
         self._feeds: dict[int, Feed] = {}
-        self._digests_checked = 0.0
+        self._chores_done = 0.0
 
     def start(self) -> None:
         with self.engine.connect() as conn:  # history is not news: start at the end
@@ -204,8 +237,33 @@ class AlertWatcher:
     def tick(self, now: float | None = None) -> None:
         self.watch(now)
         self.dispatch(now)
-        if self.settings.smtp_host and time.monotonic() - self._digests_checked > 60:
-            self._digests_checked = time.monotonic()
+        if time.monotonic() - self._chores_done > 60:  # the once-a-minute chores
+            self._chores_done = time.monotonic()
+            self.chores(now)
+
+    def chores(self, now: float | None = None) -> None:
+        """Lapse idle claims (telling their former owners) and send due digests."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as conn:
+            ended = lapse(conn, now, self.settings.claim_lapse_days)
+            names = {
+                c.org_id: n
+                for c in ended
+                for n in conn.execute(select(organizations.c.name).where(
+                    organizations.c.id == c.org_id)).scalars()
+            }  # fmt: skip
+        for gone in ended:
+            if not self.settings.smtp_host:
+                break
+            name = names.get(gone.org_id, f"organization {gone.org_id}")
+            body = (f"Your claim on {name} lapsed after {self.settings.claim_lapse_days} days "
+                    "without a logged activity; the account is back in the pool.\n\n"
+                    f"{self.settings.public_url}/leads/{gone.org_id}")  # fmt: skip
+            try:
+                send_mail(self.settings, gone.email, f"[Spoor] Your claim on {name} lapsed", body)
+            except SendError:
+                log.warning("could not tell %s that a claim lapsed", gone.email)
+        if self.settings.smtp_host:
             digest.send_due(self.engine, self.settings, now)
 
     def watch(self, now: float | None = None) -> int:
@@ -218,14 +276,15 @@ class AlertWatcher:
             ).all()  # fmt: skip
             if not new:
                 return 0
-            self.last_id = new[-1].id
+            before, self.last_id = self.last_id, new[-1].id
             if not rules:
                 return 0
-            return self._evaluate(conn, rules, new, now or time.time())
+            return self._evaluate(conn, rules, new, before, now or time.time())
 
     def _evaluate(
-        self, conn: Connection, rules: list[AlertRule], new: Sequence[Any], now: float
-    ) -> int:
+        self, conn: Connection, rules: list[AlertRule], new: Sequence[Any], before: int,
+        now: float,
+    ) -> int:  # fmt: skip
         queued = 0
         touched: dict[tuple[int, int], Any] = {}
         for signal in new:
@@ -239,16 +298,21 @@ class AlertWatcher:
             if not found:
                 continue  # not a lead (a customer, hidden, merged, ...)
             lead = found[0]
-            raised = [s for s in new if s.org_id == org_id and s.kind == int(HitKind.FORM)]
+            mine = [s for s in new if s.org_id == org_id]
+            raised = [s for s in mine if s.kind == int(HitKind.FORM)]
+            owner = get_claim(conn, org_id)
+            returned = owner is not None and _came_back(conn, org_id, before, mine[0].ts)
             for rule in rules:
                 if rule.site_id not in (None, site_id):
                     continue
-                fired = self._fires(conn, rule, lead, bool(raised), now)
+                fired = self._fires(conn, rule, lead, Happened(bool(raised), returned), now)
                 if fired:
                     signal = raised[-1] if raised and rule.trigger == "hand_raise" else last
                     alert = _alert(rule, lead, domains[site_id], signal, self.settings.public_url)
                     if rule.feed_id in self._feeds:
                         alert["feed"] = self._feeds[rule.feed_id or 0].name
+                    if owner is not None:
+                        alert["owner"] = {"name": owner.owner, "email": owner.email}
                     conn.execute(deliveries.insert().values(
                         rule_id=rule.id, channel_id=rule.channel_id, site_id=site_id,
                         org_id=org_id, payload=json.dumps(alert), status="pending",
@@ -259,7 +323,7 @@ class AlertWatcher:
         return queued
 
     def _fires(
-        self, conn: Connection, rule: AlertRule, lead: Lead, raised: bool, now: float
+        self, conn: Connection, rule: AlertRule, lead: Lead, happened: Happened, now: float
     ) -> bool:
         key = (alert_state.c.rule_id == rule.id) & (alert_state.c.org_id == lead.org_id)
         state = conn.execute(select(alert_state).where(key)).first()
@@ -269,7 +333,9 @@ class AlertWatcher:
         )  # fmt: skip
         value = lead.priority
         if rule.trigger == "hand_raise":
-            fires = raised and cooled
+            fires = happened.raised and cooled
+        elif rule.trigger == "claimed_returned":
+            fires = happened.returned and cooled
         elif rule.trigger == "entered_feed":
             feed = self._feeds.get(rule.feed_id or 0)
             value = float(feed is not None and feed.filter.keeps(lead, int(now)))

@@ -24,7 +24,7 @@ import httpx
 
 from spoor.settings import Settings
 
-KINDS = ("email", "webhook", "slack", "teams")
+KINDS = ("email", "owner", "webhook", "slack", "teams")  # owner: e-mail to the account's owner
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -48,7 +48,7 @@ def check_target(kind: str, target: str) -> str:
     target = target.strip()
     if kind not in KINDS:
         raise ValueError(f"{kind!r} is not a channel kind: use {', '.join(KINDS)}")
-    if kind == "email":
+    if kind in ("email", "owner"):  # owner: the address when nobody holds the account
         if not _EMAIL.match(target):
             raise ValueError(f"{target!r} is not an e-mail address")
     elif not re.match(r"^https?://[^/\s]+", target):
@@ -80,6 +80,7 @@ def verify(
 def summary(alert: dict[str, Any]) -> str:
     org = alert["org"]
     head = {"hand_raise": "raised a hand", "priority_above": "crossed the priority threshold",
+            "claimed_returned": "came back",
             "entered_feed": f"entered the feed {alert.get('feed', alert['rule'])}"}  # fmt: skip
     what = head.get(alert["trigger"], alert["trigger"])
     return f"{org['name']} {what} (priority {alert['priority']:.0f})"
@@ -110,6 +111,10 @@ def send(channel: Channel, alert: dict[str, Any], settings: Settings, timeout: f
     """Deliver; returns what the receiver said. SendError when it did not take it."""
     if channel.kind == "email":
         return _mail(channel.target, alert, settings, timeout)
+    if channel.kind == "owner":
+        return _mail(
+            alert.get("owner", {}).get("email") or channel.target, alert, settings, timeout
+        )
     body = json.dumps(payload(channel.kind, alert), separators=(",", ":")).encode()
     headers = {"content-type": "application/json", "user-agent": "spoor-alerts"}
     if channel.kind == "webhook" and channel.secret:

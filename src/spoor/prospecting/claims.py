@@ -30,17 +30,20 @@ class Claim:
     org_id: int
     user_id: int
     owner: str  # the owner's name or e-mail address
+    email: str
     claimed_at: float
     last_activity_at: float | None
 
 
 def _claim(row: Row[Any]) -> Claim:
-    return Claim(row.org_id, row.user_id, row.owner, row.claimed_at, row.last_activity_at)
+    return Claim(
+        row.org_id, row.user_id, row.owner, row.email, row.claimed_at, row.last_activity_at
+    )
 
 
 def _query() -> Select[Any]:
     owner = func.coalesce(users.c.name, users.c.email).label("owner")
-    return select(claims, owner).join(users, users.c.id == claims.c.user_id)
+    return select(claims, owner, users.c.email).join(users, users.c.id == claims.c.user_id)
 
 
 def get_claim(conn: Connection, org_id: int) -> Claim | None:

@@ -315,6 +315,7 @@ class ClaimOut(BaseModel):
     org_id: int
     user_id: int
     owner: str
+    email: str
     claimed_at: float
     last_activity_at: float | None
 
