@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from spoor.db.engine import make_engine, upgrade
 from spoor.settings import Settings
 
+# The tracked world of the web app's tests (sites, users, visits): a fixture module.
+pytest_plugins = ["tests.world"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SPOOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
 PG_URL = os.environ.get("SPOOR_TEST_POSTGRES_URL", "")

@@ -13,8 +13,8 @@ from spoor.db.schema import claim_history
 from spoor.prospecting.claims import ClaimError, claim, get_claim, lapse, reassign, release, touch
 from spoor.settings import Settings
 from spoor.users import Role, add_user, create_token
-from tests.web.conftest import World, csrf_of, sign_in
 from tests.web.servers import free_port, serve, stop
+from tests.world import World, csrf_of, sign_in
 
 PASSWORD = "a long enough password"
 
@@ -94,3 +94,47 @@ def test_claims_in_the_web_app(engine: Engine, settings: Settings) -> None:
         assert answer.status_code == 303
     with engine.connect() as conn:
         assert get_claim(conn, 77) is not None
+
+
+def test_activities_keep_claims_alive_from_web_and_cli(visited: World) -> None:
+    from typer.testing import CliRunner
+
+    from spoor.cli import app
+    from spoor.identify.corrections import find_org
+    from spoor.prospecting.activities import history
+
+    runner = CliRunner()
+    env = {"SPOOR_DATA_DIR": str(visited.settings.data_dir),
+           "SPOOR_DATABASE_URL": visited.settings.database_url}  # fmt: skip
+    with visited.engine.connect() as conn:
+        org = find_org(conn, "Brightwater Logistics B.V.").id
+    mine = runner.invoke(app, ["claim", str(org), "--user", "rep@example.com"], env=env)
+    assert mine.exit_code == 0, mine.output
+    taken = runner.invoke(app, ["claim", str(org), "--user", "manager@example.com"], env=env)
+    assert taken.exit_code == 2
+    assert "already claimed by Rep" in taken.output
+    logged = runner.invoke(
+        app, ["log", "call", str(org), "--outcome", "voicemail", "--note", "left a message",
+              "--user", "rep@example.com"], env=env,
+    )  # fmt: skip
+    assert logged.exit_code == 0, logged.output
+    wrong = runner.invoke(app, ["log", "fax", str(org), "--user", "rep@example.com"], env=env)
+    assert wrong.exit_code == 2
+    assert "is not an activity" in wrong.output
+    with visited.client() as client:
+        sign_in(client, "rep@example.com")
+        page = client.get(f"/leads/{org}")
+        assert "Claimed by Rep since" in page.text
+        assert "left a message" in page.text
+        token = csrf_of(page.text)
+        client.post(f"/leads/{org}/activities",
+                    data={"csrf_token": token, "kind": "email", "outcome": "sent"})  # fmt: skip
+        assert "Logged: email (sent)." in client.get(f"/leads/{org}").text
+    with visited.engine.connect() as conn:
+        kinds = [a.kind for a in history(conn, org)]
+        held = get_claim(conn, org)
+    assert kinds == ["email", "call"]
+    assert held is not None
+    assert held.last_activity_at is not None
+    released = runner.invoke(app, ["release", str(org), "--user", "rep@example.com"], env=env)
+    assert released.exit_code == 0

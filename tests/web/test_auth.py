@@ -13,8 +13,7 @@ from starlette.testclient import TestClient
 from spoor.db.schema import api_tokens
 from spoor.users import Role
 from spoor.web.app import PAGES, PUBLIC, create_app
-
-from .conftest import PASSWORD, World, csrf_of, sign_in
+from tests.world import PASSWORD, World, csrf_of, sign_in
 
 # Everything a person reaches without signing in; the test below proves the rest is closed.
 OPEN_PATHS = {

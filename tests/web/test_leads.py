@@ -8,8 +8,7 @@ import re
 from typer.testing import CliRunner
 
 from spoor.cli import app
-
-from .conftest import World, csrf_of, sign_in
+from tests.world import World, csrf_of, sign_in
 
 runner = CliRunner()
 

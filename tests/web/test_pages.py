@@ -9,7 +9,7 @@ import re
 
 from openpyxl import load_workbook
 
-from .conftest import World, csrf_of, sign_in
+from tests.world import World, csrf_of, sign_in
 
 
 def company_id(client, name: str) -> int:  # type: ignore[no-untyped-def]

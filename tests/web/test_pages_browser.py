@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.world import PASSWORD, World
+
 from .browser import ARTIFACTS, CHROMIUM_ARGS
-from .conftest import PASSWORD, World
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow

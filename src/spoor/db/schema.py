@@ -455,3 +455,18 @@ claim_history = Table(
     Column("reason", String(16), nullable=False),  # released | reassigned | lapsed
     Column("notified", Boolean, nullable=False, server_default=false()),
 )
+
+# What a rep did about an account: a call, an e-mail, a LinkedIn message, a meeting, a note.
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("kind", String(16), nullable=False),  # call | email | linkedin | meeting | note
+    Column("outcome", String(24)),
+    Column("note", Text),
+    Column("at", Float, nullable=False),
+    Index(None, "org_id", "at"),
+    Index(None, "user_id", "at"),
+)

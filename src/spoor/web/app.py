@@ -89,6 +89,7 @@ PAGES = [
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
     Route("/leads/{org_id:int}", leads.lead_page),
     Route("/leads/{org_id:int}/claim", leads.change_claim, methods=["POST"]),
+    Route("/leads/{org_id:int}/activities", leads.log_lead_activity, methods=["POST"]),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),

@@ -14,6 +14,14 @@ from spoor.identify.types import LEAD_TYPES
 from spoor.leads.feeds import Feed, FeedError, FeedFilter, list_feeds, save_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import Lead, leads
+from spoor.prospecting.activities import (
+    KINDS,
+    OUTCOMES,
+    Activity,
+    ActivityError,
+    history,
+    log_activity,
+)
 from spoor.prospecting.claims import Claim, ClaimError, claim, claims_of, get_claim, release
 from spoor.users import Role
 from spoor.web.auth import guard
@@ -111,14 +119,14 @@ async def lead_page(request: Request) -> Response:
     org_id = int(request.path_params["org_id"])
     now = int(time.time())
 
-    def load(conn: Connection) -> tuple[Scope, list[Lead], Claim | None]:
+    def load(conn: Connection) -> tuple[Scope, list[Lead], Claim | None, list[Activity]]:
         scope = load_scope(conn, request)
-        holder = get_claim(conn, org_id)
+        holder, done = get_claim(conn, org_id), history(conn, org_id)
         if scope.site is None:
-            return scope, [], holder
-        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id), holder
+            return scope, [], holder, done
+        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id), holder, done
 
-    scope, found, holder = await read(request, load)
+    scope, found, holder, done = await read(request, load)
     if not found:
         raise HTTPException(
             404,
@@ -127,7 +135,28 @@ async def lead_page(request: Request) -> Response:
         )
     flash = request.session.pop("flash", None)
     return page(request, "lead.html", scope=scope, lead=found[0], now=now, claim=holder,
-                flash=flash)  # fmt: skip
+                flash=flash, activities=done, kinds=KINDS, outcomes=OUTCOMES)  # fmt: skip
+
+
+@guard()
+async def log_lead_activity(request: Request) -> Response:
+    org_id = int(request.path_params["org_id"])
+    form = await request.form()
+    user_id = request.state.user.id
+
+    def log(conn: Connection) -> Activity:
+        return log_activity(
+            conn, org_id, user_id, str(form.get("kind", "")), str(form.get("outcome", "")),
+            str(form.get("note", "")),
+        )  # fmt: skip
+
+    try:
+        done = await write(request, log)
+        text, error = f"Logged: {done.kind}{f' ({done.outcome})' if done.outcome else ''}.", False
+    except ActivityError as exc:
+        text, error = str(exc).capitalize() + ".", True
+    request.session["flash"] = {"text": text, "error": error}
+    return RedirectResponse(f"/leads/{org_id}?{form.get('back', '')}", 303)
 
 
 @guard()

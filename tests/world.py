@@ -20,8 +20,7 @@ from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 from spoor.users import Role, add_user
 from spoor.web.app import create_app
-
-from .browser import CHROMIUM
+from tests.web.browser import CHROMIUM
 
 PASSWORD = "correct horse battery"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"

@@ -1,0 +1,68 @@
+"""Activities: what a rep did about an account, logged in seconds; each keeps the claim on
+the account alive (claims lapse without them)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from spoor.db.schema import activities, users
+from spoor.prospecting.claims import touch
+
+KINDS = ("call", "email", "linkedin", "meeting", "note")
+OUTCOMES = ("connected", "no_answer", "voicemail", "sent", "replied", "meeting_booked",
+            "not_interested", "wrong_person", "opted_out")  # fmt: skip
+
+
+class ActivityError(ValueError):
+    """An activity that cannot be logged; the message says which values are allowed."""
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: int
+    org_id: int
+    user: str | None
+    kind: str
+    outcome: str | None
+    note: str | None
+    at: float
+
+
+def log_activity(
+    conn: Connection, org_id: int, user_id: int | None, kind: str, outcome: str | None = None,
+    note: str | None = None, at: float | None = None,
+) -> Activity:  # fmt: skip
+    if kind not in KINDS:
+        raise ActivityError(f"{kind!r} is not an activity: use {', '.join(KINDS)}")
+    outcome = (outcome or "").strip().lower().replace(" ", "_") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ActivityError(f"{outcome!r} is not an outcome: use {', '.join(OUTCOMES)}")
+    at = time.time() if at is None else at
+    inserted = conn.execute(
+        activities.insert().values(
+            org_id=org_id, user_id=user_id, kind=kind, outcome=outcome,
+            note=(note or "").strip() or None, at=at,
+        )
+    )  # fmt: skip
+    touch(conn, org_id, at)
+    return history(conn, org_id, activity_id=int(inserted.inserted_primary_key[0]))[0]  # type: ignore[index]
+
+
+def history(
+    conn: Connection, org_id: int, limit: int = 50, activity_id: int | None = None
+) -> list[Activity]:
+    who = func.coalesce(users.c.name, users.c.email)
+    query = (
+        select(activities, who.label("who"))
+        .join(users, users.c.id == activities.c.user_id, isouter=True)
+        .where(activities.c.org_id == org_id)
+        .order_by(activities.c.at.desc(), activities.c.id.desc())
+        .limit(limit)
+    )
+    if activity_id is not None:
+        query = query.where(activities.c.id == activity_id)
+    return [Activity(r.id, r.org_id, r.who, r.kind, r.outcome, r.note, r.at)
+            for r in conn.execute(query)]  # fmt: skip
