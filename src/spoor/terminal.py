@@ -25,6 +25,7 @@ from spoor.analytics.companies import CompanyRow, IdentifyReport
 from spoor.analytics.stats import DIMENSIONS, Report, Totals
 from spoor.ingest.logimport import ImportSummary
 from spoor.leads.service import Lead
+from spoor.prospecting.huntlist import HuntRow
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -223,3 +224,16 @@ def lead_detail(lead: Lead, now: int) -> Group:
     for reason in lead.reasons:
         lines.append(Text(f"  {reason.points:5.1f}  {reason.text}"))
     return Group(*lines)
+
+
+def hunt_table(rows: list[HuntRow]) -> Table:
+    table = Table(title=f"Today · {len(rows)} accounts", title_justify="left", header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("Organization", min_width=14, overflow="fold")
+    table.add_column("Priority", justify="right")
+    table.add_column("Owner")
+    table.add_column("Why now", overflow="fold", min_width=28, max_width=70)
+    for n, row in enumerate(rows, start=1):
+        why = row.why_now + (" (late!)" if row.sla_breached else "")
+        table.add_row(str(n), row.lead.name, f"{row.lead.priority:.0f}", row.owner or "pool", why)
+    return table

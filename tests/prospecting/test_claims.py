@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -138,3 +139,22 @@ def test_activities_keep_claims_alive_from_web_and_cli(visited: World) -> None:
     assert held.last_activity_at is not None
     released = runner.invoke(app, ["release", str(org), "--user", "rep@example.com"], env=env)
     assert released.exit_code == 0
+
+
+def test_today_from_web_and_cli(visited: World) -> None:
+    from typer.testing import CliRunner
+
+    from spoor.cli import app
+
+    env = {"SPOOR_DATA_DIR": str(visited.settings.data_dir),
+           "SPOOR_DATABASE_URL": visited.settings.database_url}  # fmt: skip
+    listed = CliRunner().invoke(app, ["today", "--user", "rep@example.com", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert rows[0]["org"] == "Brightwater Logistics B.V."
+    assert rows[0]["tier"] in (2, 3)
+    with visited.client() as client:
+        sign_in(client, "rep@example.com")
+        page = client.get("/today")
+    assert page.status_code == 200
+    assert "Brightwater Logistics B.V." in page.text

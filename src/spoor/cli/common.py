@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,10 @@ from spoor.sites import Site, SiteError, get_site, only_site
 
 console = Console()
 err = Console(stderr=True)
+
+
+SiteOption = Annotated[str | None, typer.Option("--site", help="The site (default: the only one).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def fail(message: str) -> typer.Exit:

@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 
 from spoor.cli.app import app, leads_app, rules_app
-from spoor.cli.common import console, fail, load_settings, pick_site, print_json
+from spoor.cli.common import (
+    JsonOption,
+    SiteOption,
+    console,
+    fail,
+    load_settings,
+    pick_site,
+    print_json,
+)
 from spoor.db.engine import open_database
 from spoor.identify.corrections import CorrectionError, find_org
 from spoor.leads import ledger
@@ -18,9 +26,6 @@ from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.terminal import lead_detail, leads_table
-
-SiteOption = Annotated[str | None, typer.Option("--site", help="The site (default: the only one).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @leads_app.callback(invoke_without_command=True)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from sqlalchemy import Connection
 
 from spoor.cli.app import app
-from spoor.cli.common import console, fail, load_settings, print_json
+from spoor.cli.common import (
+    JsonOption,
+    console,
+    fail,
+    load_settings,
+    pick_site,
+    print_json,
+)
 from spoor.db.engine import open_database
 from spoor.identify.corrections import CorrectionError, find_org
 from spoor.prospecting.activities import KINDS, OUTCOMES, ActivityError, log_activity
 from spoor.prospecting.claims import ClaimError, claim, release
+from spoor.prospecting.huntlist import CAPACITY
+from spoor.prospecting.today import today
+from spoor.terminal import hunt_table
 from spoor.users import User, UserError, get_user_by_email
 
 OrgArgument = Annotated[str, typer.Argument(help="Organization id, name or domain.")]
@@ -72,3 +83,22 @@ def release_command(org: OrgArgument, user: UserOption) -> None:
         except (CorrectionError, ClaimError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{ref.name} is back in the pool.")
+
+
+@app.command("today")
+def today_command(
+    user: UserOption,
+    site: Annotated[
+        str | None, typer.Option("--site", help="The site (default: the only one).")
+    ] = None,
+    capacity: Annotated[int, typer.Option(help="How many accounts you can work today.")] = CAPACITY,
+    as_json: JsonOption = False,
+) -> None:
+    """Your hunt list for today: hand-raisers first, then hot fits, then by priority."""
+    now = time.time()
+    with open_database(load_settings()).connect() as conn:
+        rows = today(conn, pick_site(conn, site), _who(conn, user), now, capacity)
+    if as_json:
+        print_json([row.as_json() for row in rows])
+        return
+    console.print(hunt_table(rows))

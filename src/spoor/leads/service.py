@@ -53,6 +53,7 @@ class Lead:
     first_seen: int = 0  # when Spoor first saw the organization (any site)
     paths: frozenset[str] = frozenset()  # pages read or forms sent in the horizon
     active_days: int = 0  # distinct days with signals in the horizon
+    last_hand_raise: int | None = None  # when it last sent a form
 
     @property
     def reasons(self) -> list[Reason]:
@@ -163,7 +164,8 @@ def leads(
         ranked.append(
             Lead(account.org_id, account.name, account.type, account.country, account.domain,
                  priority(shape.score, drive.score), shape, drive, account.first_seen,
-                 frozenset(s.path for s in known), len({s.day for s in known}))
+                 frozenset(s.path for s in known), len({s.day for s in known}),
+                 max((s.ts for s in known if s.page_type is PageType.HAND_RAISE), default=None))
         )  # fmt: skip
     # Saturated scores tie at 100: the stronger, then the fresher track goes first.
     ranked.sort(

@@ -66,3 +66,16 @@ def history(
         query = query.where(activities.c.id == activity_id)
     return [Activity(r.id, r.org_id, r.who, r.kind, r.outcome, r.note, r.at)
             for r in conn.execute(query)]  # fmt: skip
+
+
+def last_touches(conn: Connection, org_ids: list[int]) -> dict[int, float]:
+    """When each account was last worked on, by anyone."""
+    found: dict[int, float] = {}
+    for start in range(0, len(org_ids), 500):
+        query = (
+            select(activities.c.org_id, func.max(activities.c.at))
+            .where(activities.c.org_id.in_(org_ids[start : start + 500]))
+            .group_by(activities.c.org_id)
+        )
+        found.update({int(o): float(at) for o, at in conn.execute(query)})
+    return found

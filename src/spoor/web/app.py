@@ -84,6 +84,7 @@ PAGES = [
     Route("/companies", companies.company_list),
     Route("/companies/{org_id:int}", companies.company_page),
     Route("/companies/{org_id:int}/corrections", companies.correct_company, methods=["POST"]),
+    Route("/today", leads.today_page),
     Route("/leads", leads.lead_list),
     Route("/leads/feeds", leads.save_lead_feed, methods=["POST"]),
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),

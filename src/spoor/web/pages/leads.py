@@ -23,6 +23,8 @@ from spoor.prospecting.activities import (
     log_activity,
 )
 from spoor.prospecting.claims import Claim, ClaimError, claim, claims_of, get_claim, release
+from spoor.prospecting.huntlist import HuntRow
+from spoor.prospecting.today import today
 from spoor.users import Role
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
@@ -199,3 +201,18 @@ async def rules_page(request: Request) -> Response:
     return page(
         request, "rules.html", 400 if error else 200, text=text, error=error, message=message
     )
+
+
+@guard()
+async def today_page(request: Request) -> Response:
+    now = time.time()
+    user = request.state.user
+
+    def load(conn: Connection) -> tuple[Scope, list[HuntRow]]:
+        scope = load_scope(conn, request)
+        return scope, today(conn, scope.site, user, now) if scope.site else []
+
+    scope, rows = await read(request, load)
+    if scope.site is None:
+        return page(request, "empty.html", scope=scope, periods=PERIODS)
+    return page(request, "today.html", scope=scope, rows=rows)

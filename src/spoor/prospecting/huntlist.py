@@ -1,0 +1,83 @@
+"""Today's hunt list for one rep, in the order of the prospecting pyramid (DESIGN.md):
+
+1. hand-raisers inside their speed-to-lead window (24 hours), newest clock first;
+2. hot and fitting accounts (intent >= 60 and fit >= 50);
+3. the rest by priority;
+
+only the rep's own accounts and the pool (never a colleague's), capped at the rep's daily
+capacity, leaving out accounts touched in the last 2 days unless they came back since.
+Buying windows (open deals) and named target accounts join when deals and target lists do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from spoor.leads.service import Lead
+from spoor.prospecting.claims import Claim
+
+FIRST_TOUCH = 5 * 60  # seconds: the speed-to-lead target for a hand-raiser
+WENT_COLD = 24 * 3600
+RESTING = 2 * 86_400  # touched this recently and not back since: not today
+CAPACITY = 25
+
+
+@dataclass(frozen=True)
+class HuntRow:
+    lead: Lead
+    tier: int  # 1 hand-raiser, 2 hot and fitting, 3 by priority
+    why_now: str
+    owner: str | None
+    sla_seconds: int | None  # for hand-raisers: time since the form, while untouched
+
+    @property
+    def sla_breached(self) -> bool:
+        return self.sla_seconds is not None and self.sla_seconds > FIRST_TOUCH
+
+    def as_json(self) -> dict[str, object]:
+        return {**self.lead.as_json(), "tier": self.tier, "why_now": self.why_now,
+                "owner": self.owner, "sla_seconds": self.sla_seconds,
+                "sla_breached": self.sla_breached}  # fmt: skip
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def hunt_list(
+    leads: Sequence[Lead],
+    claims: Mapping[int, Claim],
+    last_touch: Mapping[int, float],
+    user_id: int,
+    now: float,
+    capacity: int = CAPACITY,
+) -> list[HuntRow]:
+    rows = []
+    for lead in leads:
+        held = claims.get(lead.org_id)
+        if held is not None and held.user_id != user_id:
+            continue  # a colleague hunts it
+        touched = last_touch.get(lead.org_id)
+        seen = lead.intent.last_seen or 0
+        if touched is not None and now - touched < RESTING and seen <= touched:
+            continue  # done recently, and nothing new since
+        owner = held.owner if held else None
+        raised = lead.last_hand_raise
+        untouched = raised is not None and (touched is None or touched < raised)
+        if untouched and raised is not None and now - raised < WENT_COLD:
+            clock = int(now - raised)
+            row = HuntRow(lead, 1, f"raised a hand {_ago(clock)} ago: first touch within 5 min",
+                          owner, clock)  # fmt: skip
+        elif lead.intent.score >= 60 and lead.fit.score >= 50:
+            reason = lead.intent.reasons[0].text if lead.intent.reasons else "hot"
+            row = HuntRow(
+                lead, 2, f"hot and a good fit: {reason}", held.owner if held else None, None
+            )
+        else:
+            reason = lead.reasons[0].text if lead.reasons else "on the list"
+            row = HuntRow(lead, 3, reason, owner, None)
+        rows.append(row)
+    rows.sort(key=lambda r: (r.tier, r.sla_seconds if r.tier == 1 else 0, -r.lead.priority))
+    return rows[:capacity]
