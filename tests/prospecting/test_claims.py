@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from spoor.db.schema import claim_history
+from spoor.db.schema import claim_history, lead_signals
 from spoor.prospecting.claims import ClaimError, claim, get_claim, lapse, reassign, release, touch
 from spoor.settings import Settings
 from spoor.users import Role, add_user, create_token
@@ -158,3 +159,27 @@ def test_today_from_web_and_cli(visited: World) -> None:
         page = client.get("/today")
     assert page.status_code == 200
     assert "Brightwater Logistics B.V." in page.text
+
+
+def test_speed_to_lead_counts_first_touches(engine: Engine) -> None:
+    from spoor.prospecting.activities import log_activity
+    from spoor.prospecting.sla import speed_to_lead
+    from spoor.sites import add_site
+
+    with engine.begin() as conn:
+        site = add_site(conn, "www.example.com", "UTC", 0)
+        ann = add_user(conn, "ann@example.com", PASSWORD, Role.REP, 0, "Ann")
+        for n, (org, ts) in enumerate([(1, 1000), (2, 1000), (3, 1000)]):
+            conn.execute(lead_signals.insert().values(
+                site_id=site.id, org_id=org, ts=ts, day=date(1970, 1, 1), kind=5, path="/demo",
+                visitor=n, hit_key=bytes([n]) * 16,
+            ))  # fmt: skip
+        log_activity(conn, 1, ann.id, "call", "connected", at=1000 + 120)  # 2 minutes
+        log_activity(conn, 2, ann.id, "email", "sent", at=1000 + 7200)  # 2 hours
+        report = speed_to_lead(conn, since=0, now=5000)  # org 3: nobody touched it
+    team, person = report
+    assert (team.count, team.breaches) == (3, 2)
+    assert team.median == (120 + 7200) / 2
+    assert team.share_within(300) == 1 / 3
+    assert person.who == "Ann"
+    assert person.as_json()["within_24_hours"] == 1.0

@@ -167,3 +167,14 @@ def test_feeds_are_saved_counted_and_listed(visited: World) -> None:
     assert [row["org"] for row in json.loads(listed.stdout)] == ["Brightwater Logistics B.V."]
     missing = runner.invoke(app, ["leads", "--feed", "missing"], env=env(visited))
     assert missing.exit_code == 2
+
+
+def test_the_team_page_is_for_managers(visited: World) -> None:
+    with visited.client() as client:
+        sign_in(client, "rep@example.com")
+        assert client.get("/team").status_code == 403
+    with visited.client() as client:
+        sign_in(client, "manager@example.com")
+        page = client.get("/team")
+    assert page.status_code == 200
+    assert "Speed to lead, last 30 days" in page.text

@@ -79,3 +79,18 @@ def last_touches(conn: Connection, org_ids: list[int]) -> dict[int, float]:
         )
         found.update({int(o): float(at) for o, at in conn.execute(query)})
     return found
+
+
+def counts_by_person(conn: Connection, since: float) -> dict[str, dict[str, int]]:
+    """Activities per person and kind since `since` (the manager's team table)."""
+    who = func.coalesce(users.c.name, users.c.email)
+    rows = conn.execute(
+        select(who, activities.c.kind, func.count())
+        .join(users, users.c.id == activities.c.user_id)
+        .where(activities.c.at >= since)
+        .group_by(who, activities.c.kind)
+    ).all()
+    found: dict[str, dict[str, int]] = {}
+    for person, kind, n in rows:
+        found.setdefault(person, dict.fromkeys(KINDS, 0))[kind] = int(n)
+    return found

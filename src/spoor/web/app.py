@@ -32,7 +32,7 @@ from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, alerts, companies, leads, overview
+from spoor.web.pages import account, admin, alerts, companies, leads, overview, team
 from spoor.web.render import page
 
 
@@ -91,6 +91,7 @@ PAGES = [
     Route("/leads/{org_id:int}", leads.lead_page),
     Route("/leads/{org_id:int}/claim", leads.change_claim, methods=["POST"]),
     Route("/leads/{org_id:int}/activities", leads.log_lead_activity, methods=["POST"]),
+    Route("/team", team.team_page),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),
