@@ -1,5 +1,5 @@
-"""The ASGI application: the whole route table in one list; the lifespan owns the engine,
-the resolver and the live ingest."""
+"""The ASGI application: the whole route table in one list; the lifespan owns the engine
+and the live ingest."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from spoor.web import collect
 
 async def healthz(request: Request) -> JSONResponse:
     live: LiveIngest = request.app.state.live
-    error = repr(live.error) if live.error else None
+    error = live.error
     if not live.alive():
         error = "the consumer has stopped"
     return JSONResponse(
@@ -66,10 +66,10 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = open_database(settings)
-        live = LiveIngest(engine, settings, LiveResolver(engine))
+        live = LiveIngest(settings, LiveResolver)  # the consumer process builds its own
         live.start()
         app.state.live = live
-        app.state.collector = collect.Collector(settings, live)
+        app.state.collector = collect.Collector(settings, engine, live)
         try:
             yield
         finally:

@@ -15,13 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from spoor.ingest.live import LiveIngest, new_key
+from spoor.ingest.live import LiveIngest
 from spoor.ingest.rawhit import RawHit
 from spoor.ingest.sources import matomo, plausible, tracker, umami
 from spoor.ingest.sources.common import BadPayload, Incoming
+from spoor.ingest.spool import new_key
 from spoor.settings import Settings
 from spoor.sites import Site, find_site
 
@@ -42,8 +44,9 @@ class Refused(Exception):
 class Collector:
     """What the endpoints share: settings, the live ingest, sites, the rate limit."""
 
-    def __init__(self, settings: Settings, live: LiveIngest) -> None:
+    def __init__(self, settings: Settings, engine: Engine, live: LiveIngest) -> None:
         self.settings = settings
+        self.engine = engine
         self.live = live
         self._sites: dict[str, tuple[float, Site | None]] = {}
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
@@ -80,7 +83,7 @@ class Collector:
     def site(self, ref: str) -> Site:
         cached = self._sites.get(ref)
         if cached is None or time.monotonic() - cached[0] > 10:
-            with self.live.engine.connect() as conn:
+            with self.engine.connect() as conn:
                 cached = (time.monotonic(), find_site(conn, ref))
             if len(self._sites) > 10_000:  # names of unknown sites must not grow it forever
                 self._sites.clear()
