@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 
 from spoor.ingest.rawhit import HitKind, RawHit
@@ -30,6 +31,7 @@ def new_key(ts: float) -> bytes:
 
 
 _FIELDS = tuple(f.name for f in fields(RawHit))
+_VALUES = attrgetter(*_FIELDS)
 _KEY = _FIELDS.index("key")
 _KIND = _FIELDS.index("kind")
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -37,7 +39,7 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 def encode(raw: RawHit) -> bytes:
     """One spool line: the fields as a JSON list (asdict is 5x slower per request)."""
-    values = [getattr(raw, name) for name in _FIELDS]
+    values = list(_VALUES(raw))
     values[_KEY] = raw.key.hex()
     values[_KIND] = int(raw.kind)
     return _dumps(values).encode() + b"\n"
