@@ -99,23 +99,26 @@ class SpoolWriter:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = os.fstat(self._fd).st_size
         self._opened = time.monotonic()
+        self._cut = False  # the last write ended mid-line
 
     def append(self, data: bytes) -> None:
-        """Write whole lines, or nothing: a failed write is cut back off (OSError)."""
+        """Write whole lines; on OSError (a full disk) some may be written, not acknowledged.
+
+        The file only grows, as the reader may be reading it: a line cut by a failed write
+        is ended with the next one, and the reader skips it as unreadable.
+        """
         if self._size and (
             self._size > SEGMENT_BYTES or time.monotonic() - self._opened > SEGMENT_SECONDS
         ):
             os.close(self._fd)
             self.segment += 1
             self._open()
-        view, start = memoryview(data), self._size
-        try:
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError:
-            os.ftruncate(self._fd, start)  # no half line for a later line to be glued to
-            raise
-        self._size = start + len(data)
+        view = memoryview(b"\n" + data if self._cut else data)
+        while view:  # an OSError leaves `_cut` telling whether a line was cut
+            written = os.write(self._fd, view)
+            self._size += written
+            self._cut = view[written - 1 : written] != b"\n"
+            view = view[written:]
 
     def close(self) -> None:
         os.fsync(self._fd)
