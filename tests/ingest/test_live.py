@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -259,3 +261,35 @@ def test_stored_segments_are_deleted_while_traffic_goes_on(
     assert len(list((settings.data_dir / "spool").glob("live-*.jsonl"))) <= 2
     live.stop()
     assert counts(engine)[0] == 20
+
+
+SERVER_THAT_DIES = """
+import sys, time
+from pathlib import Path
+from spoor.ingest.live import LiveIngest
+from spoor.ingest.rawhit import RawHit
+from spoor.ingest.spool import new_key
+from spoor.settings import Settings
+
+live = LiveIngest(Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2]))
+live.start()
+hits = [
+    RawHit(int(sys.argv[3]), time.time(), "198.51.100.4", sys.argv[4],
+           f"https://www.example.com/{n}", new_key(time.time()), host="www.example.com")
+    for n in range(100)
+]
+assert live.accept(hits)
+raise RuntimeError("a bug: no shutdown")
+"""
+
+
+def test_a_server_that_dies_of_a_bug_still_exits_and_stores_what_it_accepted(
+    engine: Engine, settings: Settings, site_id: int
+) -> None:
+    args = [str(settings.data_dir), settings.database_url, str(site_id), CHROME]
+    # The timeout only guards against a hang: an exit must not wait for a consumer forever.
+    died = subprocess.run(
+        [sys.executable, "-c", SERVER_THAT_DIES, *args], capture_output=True, timeout=120
+    )
+    assert b"a bug: no shutdown" in died.stderr
+    assert counts(engine)[0] == 100

@@ -11,6 +11,7 @@ Backpressure: while more than `max_pending` hits wait to be stored, `accept` say
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
@@ -93,11 +94,15 @@ class LiveIngest:
     def start(self) -> None:
         """Start the consumer: it stores the backlog the spool holds first, then follows."""
         self._process.start()
+        # An exit without a shutdown (a crash of the server) would otherwise wait forever:
+        # multiprocessing joins its children at exit.
+        atexit.register(self.stop)
 
     def stop(self) -> None:
         """Store everything accepted (called on shutdown, SIGTERM included)."""
         if self._stopped:
             return
+        atexit.unregister(self.stop)
         self._stopped = True
         self._writer.close()
         self.progress.request_stop()  # only now: the consumer reads up to the last line
