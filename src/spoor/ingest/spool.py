@@ -22,6 +22,7 @@ SPOOL_NAME = "live"
 SEGMENT_SECONDS = 2.0
 SEGMENT_BYTES = 1 << 20
 READ_BYTES = 1 << 20
+NEWLINE = ord("\n")
 Position = tuple[int, int]  # (segment, offset after a hit's line)
 
 
@@ -117,7 +118,8 @@ class SpoolWriter:
         while view:  # an OSError leaves `_cut` telling whether a line was cut
             written = os.write(self._fd, view)
             self._size += written
-            self._cut = view[written - 1 : written] != b"\n"
+            if written:
+                self._cut = view[written - 1] != NEWLINE
             view = view[written:]
 
     def close(self) -> None:
