@@ -65,8 +65,8 @@ ROUTES = [
 
 class Spoor:
     """Starlette, except for POSTs to the JSON collection endpoints, which go straight to
-    them: Starlette's middleware and routing would cost more than all the endpoint does.
-    They answer as they would behind the CORS middleware."""
+    them: Starlette's middleware and routing would cost about as much as all the endpoint
+    does. They answer as they would behind the CORS middleware."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app

@@ -2,7 +2,8 @@
 
 Every bad request gets a 4xx with a JSON reason; nothing a client sends produces a 500.
 The JSON endpoints are plain ASGI apps that the application calls before Starlette's
-middleware and routing (app.py): those cost more per request than parsing and spooling.
+middleware and routing (app.py): those cost about as much per request as parsing and
+spooling a hit.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _peer(scope: Scope) -> str:
 
 Parse = Callable[[bytes], list[Incoming]]
 Answer = tuple[int, bytes, bytes | None]  # status, body, content type
-_ANSWER_ERROR = b"application/json"
+_JSON = b"application/json"
 # What CORSMiddleware adds to an answer (app.py): these endpoints are called before it.
 _VARY = (b"vary", b"Origin")
 _ANY_ORIGIN = (b"access-control-allow-origin", b"*")
@@ -212,20 +213,20 @@ class JsonEndpoint:
             collector.rate_limit(collector.client_ip(peer, headers))
             _check_body(headers, MAX_BODY, JSON_TYPES)
             incoming = self.parse(await _receive_body(receive, MAX_BODY))
-            hits = [hit for i in incoming if (hit := collector.raw_hit(i, peer, headers))]
+            hits = [h for i in incoming if (h := collector.raw_hit(i, peer, headers)) is not None]
             collector.accept(hits)
             status, body, content_type = self.accepted
         except Gone:
             return
         except Refused as exc:
-            status, body, content_type = exc.status, _error(exc.reason), _ANSWER_ERROR
+            status, body, content_type = exc.status, _error(exc.reason), _JSON
             extra = exc.headers
         except BadPayload as exc:
-            status, body, content_type = 400, _error(str(exc)), _ANSWER_ERROR
+            status, body, content_type = 400, _error(str(exc)), _JSON
         except Exception:  # a bug must not turn a visitor's request into a 500
             log.exception("could not process a tracking request")
             status, body = 400, _error("the request could not be processed")
-            content_type = _ANSWER_ERROR
+            content_type = _JSON
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
         raw.append((b"content-length", str(len(body)).encode()))
         if content_type is not None:
@@ -313,6 +314,6 @@ def _matomo_bulk(collector: Collector, request: Request, body: bytes) -> Respons
 
 
 spoor_collect = JsonEndpoint(lambda body: [tracker.parse(body)], (202, b"", None))
-plausible_event = JsonEndpoint(plausible.parse, (202, b"{}", b"application/json"))
-umami_send = JsonEndpoint(lambda body: [umami.parse(body)], (200, b"{}", b"application/json"))
+plausible_event = JsonEndpoint(plausible.parse, (202, b"{}", _JSON))
+umami_send = JsonEndpoint(lambda body: [umami.parse(body)], (200, b"{}", _JSON))
 matomo_track = endpoint(_matomo)
