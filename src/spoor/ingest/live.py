@@ -63,7 +63,7 @@ class LiveIngest:
         if self.pending() + len(hits) > self.max_pending:
             return False
         try:
-            self._writer.append(b"".join([encode(hit) for hit in hits]))
+            self._writer.append(encode(hits[0]) if len(hits) == 1 else b"".join(map(encode, hits)))
         except OSError:  # e.g. a full disk: nothing was kept, the client may try again
             return False
         self._appended += len(hits)

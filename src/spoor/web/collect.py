@@ -182,11 +182,11 @@ def _peer(scope: Scope) -> str:
 
 
 Parse = Callable[[bytes], list[Incoming]]
-Answer = tuple[int, bytes, bytes | None]  # status, body, content type
+Head = list[tuple[bytes, bytes]]
 _JSON = b"application/json"
 # What CORSMiddleware adds to an answer (app.py): these endpoints are called before it.
-_VARY = (b"vary", b"Origin")
-_ANY_ORIGIN = (b"access-control-allow-origin", b"*")
+_CORS = [(b"vary", b"Origin")]
+_CORS_ORIGIN = [(b"access-control-allow-origin", b"*"), *_CORS]
 
 
 class JsonEndpoint:
@@ -196,9 +196,9 @@ class JsonEndpoint:
     adds what the CORS middleware would; through Starlette (`__call__`) it does not.
     """
 
-    def __init__(self, parse: Parse, accepted: Answer) -> None:
+    def __init__(self, parse: Parse, status: int, body: bytes, content_type: bytes | None):
         self.parse = parse
-        self.accepted = accepted
+        self.accepted = status, body, _head(body, content_type)  # the same for every hit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.answer(scope["app"].state.collector, scope, receive, send, cors=False)
@@ -207,7 +207,6 @@ class JsonEndpoint:
         self, collector: Collector, scope: Scope, receive: Receive, send: Send, *, cors: bool
     ) -> None:
         headers = Headers(scope=scope)
-        extra: dict[str, str] = {}
         try:
             peer = _peer(scope)
             collector.rate_limit(collector.client_ip(peer, headers))
@@ -215,28 +214,33 @@ class JsonEndpoint:
             incoming = self.parse(await _receive_body(receive, MAX_BODY))
             hits = [h for i in incoming if (h := collector.raw_hit(i, peer, headers)) is not None]
             collector.accept(hits)
-            status, body, content_type = self.accepted
         except Gone:
             return
         except Refused as exc:
-            status, body, content_type = exc.status, _error(exc.reason), _JSON
-            extra = exc.headers
+            status, body = exc.status, _error(exc.reason)
+            head = _head(body, _JSON, exc.headers)
         except BadPayload as exc:
-            status, body, content_type = 400, _error(str(exc)), _JSON
+            status, body = 400, _error(str(exc))
+            head = _head(body, _JSON)
         except Exception:  # a bug must not turn a visitor's request into a 500
             log.exception("could not process a tracking request")
             status, body = 400, _error("the request could not be processed")
-            content_type = _JSON
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
-        raw.append((b"content-length", str(len(body)).encode()))
-        if content_type is not None:
-            raw.append((b"content-type", content_type))
+            head = _head(body, _JSON)
+        else:
+            status, body, head = self.accepted
         if cors:
-            if headers.get("origin") is not None:
-                raw.append(_ANY_ORIGIN)
-            raw.append(_VARY)
-        await send({"type": "http.response.start", "status": status, "headers": raw})
+            head = head + (_CORS_ORIGIN if headers.get("origin") is not None else _CORS)
+        await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": body})
+
+
+def _head(body: bytes, content_type: bytes | None, extra: dict[str, str] | None = None) -> Head:
+    """The headers Starlette's Response (JSONResponse with a content type) sends."""
+    head = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()]
+    head.append((b"content-length", str(len(body)).encode()))
+    if content_type is not None:
+        head.append((b"content-type", content_type))
+    return head
 
 
 def _error(reason: str) -> bytes:
@@ -313,7 +317,7 @@ def _matomo_bulk(collector: Collector, request: Request, body: bytes) -> Respons
     )
 
 
-spoor_collect = JsonEndpoint(lambda body: [tracker.parse(body)], (202, b"", None))
-plausible_event = JsonEndpoint(plausible.parse, (202, b"{}", _JSON))
-umami_send = JsonEndpoint(lambda body: [umami.parse(body)], (200, b"{}", _JSON))
+spoor_collect = JsonEndpoint(lambda body: [tracker.parse(body)], 202, b"", None)
+plausible_event = JsonEndpoint(plausible.parse, 202, b"{}", _JSON)
+umami_send = JsonEndpoint(lambda body: [umami.parse(body)], 200, b"{}", _JSON)
 matomo_track = endpoint(_matomo)
