@@ -64,7 +64,7 @@ class LiveIngest:
             return False
         try:
             self._writer.append(encode(hits[0]) if len(hits) == 1 else b"".join(map(encode, hits)))
-        except OSError:  # e.g. a full disk: nothing was kept, the client may try again
+        except OSError:  # a full disk: not acknowledged (lines written may still be stored)
             return False
         self._appended += len(hits)
         return True
