@@ -16,7 +16,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from multiprocessing.context import BaseContext
 from typing import Any
@@ -33,6 +32,7 @@ from spoor.ingest.spool import (
     Position,
     SpoolReader,
     complete_lines,
+    copy,
     encode,
     segment_path,
     segments,
@@ -299,7 +299,7 @@ class Consumer:
             if site is None:
                 continue  # the site was removed meanwhile
             pipeline = self.pipeline_for(site)
-            result = pipeline.process(replace(raw))  # a copy: the steps change it
+            result = pipeline.process(copy(raw))  # a copy: the steps change it
             if isinstance(result, Dropped):
                 day = self._local_days(site.timezone)(raw.ts)
                 drops[(raw.site_id, day, result.reason.value)] += 1

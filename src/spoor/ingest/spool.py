@@ -47,10 +47,18 @@ def encode(raw: RawHit) -> bytes:
 
 
 def decode(line: bytes) -> RawHit:
-    data = dict(zip(_FIELDS, json.loads(line), strict=True))
-    data["key"] = bytes.fromhex(data["key"])
-    data["kind"] = HitKind(data["kind"])
-    return RawHit(**data)
+    """A hit from its line; ValueError, TypeError or KeyError if it is not one."""
+    values = json.loads(line)
+    if not isinstance(values, list) or len(values) != len(_FIELDS):
+        raise ValueError("not a spooled hit")
+    values[_KEY] = bytes.fromhex(values[_KEY])
+    values[_KIND] = HitKind(values[_KIND])
+    return RawHit(*values)
+
+
+def copy(raw: RawHit) -> RawHit:
+    """A shallow copy, as dataclasses.replace makes, at a fifth of its cost."""
+    return RawHit(*_VALUES(raw))
 
 
 def segment_path(directory: Path, segment: int) -> Path:
