@@ -47,6 +47,7 @@ class LiveIngest:
         self.progress = Progress(_CONTEXT)
         self._writer = SpoolWriter(settings.data_dir / "spool")
         self._appended = 0
+        self._room = 0  # hits that may be accepted before pending() is read again
         self._process: BaseProcess = _CONTEXT.Process(
             target=_consume,
             args=(settings, resolver, self.progress, self._writer.first, os.getpid()),
@@ -60,13 +61,16 @@ class LiveIngest:
 
     def accept(self, hits: list[RawHit]) -> bool:
         """Spool hits; False (nothing kept) while too many wait to be stored."""
-        if self.pending() + len(hits) > self.max_pending:
-            return False
+        if len(hits) > self._room:  # the consumer's progress is read only when it matters
+            self._room = self.max_pending - self.pending()
+            if len(hits) > self._room:
+                return False
         try:
             self._writer.append(encode(hits[0]) if len(hits) == 1 else b"".join(map(encode, hits)))
         except OSError:  # a full disk: not acknowledged (lines written may still be stored)
             return False
         self._appended += len(hits)
+        self._room -= len(hits)
         return True
 
     def pending(self) -> int:
