@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
+import random
 import time
 from dataclasses import dataclass, fields
 from operator import attrgetter
@@ -27,8 +27,12 @@ Position = tuple[int, int]  # (segment, offset after a hit's line)
 
 
 def new_key(ts: float) -> bytes:
-    """A live hit's key: its second (as for imported hits), then random bytes."""
-    return int(ts).to_bytes(5, "big") + secrets.token_bytes(11)
+    """A live hit's key: its second (as for imported hits), then random bytes.
+
+    The key only has to be unique, not unguessable: `random` (seeded by the OS, and again
+    in a forked child) costs no system call per request, unlike `secrets`.
+    """
+    return int(ts).to_bytes(5, "big") + random.randbytes(11)
 
 
 _FIELDS = tuple(f.name for f in fields(RawHit))
