@@ -101,8 +101,9 @@ class Collector:
         secret = self.settings.tracking_token
         return bool(secret and token and hmac.compare_digest(secret, token))
 
-    def raw_hit(self, incoming: Incoming, peer: str, headers: Headers) -> RawHit | None:
-        """The hit to ingest, or None when the visitor asked not to be tracked."""
+    def raw_hit(self, incoming: Incoming, client: str, headers: Headers) -> RawHit | None:
+        """The hit to ingest, or None when the visitor asked not to be tracked; `client` is
+        the sender's address (`client_ip`)."""
         site = self.site(incoming.site)
         host = urlsplit(incoming.url).hostname
         if not site.allows_host(host):
@@ -113,7 +114,7 @@ class Collector:
         return RawHit(
             site_id=site.id,
             ts=ts,
-            ip=incoming.ip or self.client_ip(peer, headers),
+            ip=incoming.ip or client,
             user_agent=incoming.user_agent or headers.get("user-agent", ""),
             url=incoming.url,
             key=new_key(ts),
@@ -208,11 +209,11 @@ class JsonEndpoint:
     ) -> None:
         headers = Headers(scope=scope)
         try:
-            peer = _peer(scope)
-            collector.rate_limit(collector.client_ip(peer, headers))
+            client = collector.client_ip(_peer(scope), headers)
+            collector.rate_limit(client)
             _check_body(headers, MAX_BODY, JSON_TYPES)
             incoming = self.parse(await _receive_body(receive, MAX_BODY))
-            hits = [h for i in incoming if (h := collector.raw_hit(i, peer, headers)) is not None]
+            hits = [h for i in incoming if (h := collector.raw_hit(i, client, headers)) is not None]
             collector.accept(hits)
         except Gone:
             return
@@ -283,7 +284,8 @@ async def _matomo(collector: Collector, request: Request) -> Response:
         incoming = matomo.parse(params, collector.token_ok, time.time())
     except matomo.Ignored:
         incoming = None
-    hit = collector.raw_hit(incoming, _peer(request.scope), request.headers) if incoming else None
+    client = collector.client_ip(_peer(request.scope), request.headers)
+    hit = collector.raw_hit(incoming, client, request.headers) if incoming else None
     collector.accept([hit] if hit else [])
     if params.get("send_image") == "0":
         return Response(status_code=204)
@@ -293,12 +295,12 @@ async def _matomo(collector: Collector, request: Request) -> Response:
 def _matomo_bulk(collector: Collector, request: Request, body: bytes) -> Response:
     requests, token = matomo.bulk_requests(body)
     hits, invalid, now = [], [], time.time()
-    peer = _peer(request.scope)
+    client = collector.client_ip(_peer(request.scope), request.headers)
     for n, params in enumerate(requests):
         params.setdefault("token_auth", token or "")
         try:
             incoming = matomo.parse(params, collector.token_ok, now)
-            hit = collector.raw_hit(incoming, peer, request.headers)
+            hit = collector.raw_hit(incoming, client, request.headers)
         except matomo.Ignored:
             continue
         except (BadPayload, Refused):
