@@ -581,7 +581,9 @@ def markdown(
             "`spoor serve` with `SPOOR_RATE_LIMIT=100000000`; `POST /api/event` with "
             '`{"n":"pageview","u":"https://www.example.com/load/<thread>/<n>",'
             '"d":"www.example.com"}` and a Chrome user agent. The bare run sends the same '
-            "bodies and headers through the same Lua script.",
+            "bodies and headers through the same Lua script. `spoor serve` is two processes: "
+            "the server, which spools each hit and answers, and the consumer it starts, which "
+            "stores the spool; both share the cores with wrk.",
             f"- Both: `wrk -t{THREADS} -c{CONNECTIONS} -d{seconds}s --latency` with a Lua "
             "script that counts statuses per thread (`response()`, aggregated in `done()` "
             "through `setup(thread)`/`thread:get`). requests/s is wrk's: completed requests "

@@ -251,14 +251,34 @@ def test_forwarded_for_is_read_from_every_header_line(site_settings: Settings) -
     )  # fmt: skip
     app = create_app(trusting)
     with TestClient(app, client=("198.51.100.1", 5)) as client:
-        collector = app.state.collector
-        request = type("R", (), {})()
-        request.client = type("C", (), {"host": "198.51.100.1"})()
-        request.headers = Headers(
+        headers = Headers(
             raw=[
                 (b"x-forwarded-for", b"6.6.6.6"),
                 (b"x-forwarded-for", b"203.0.113.9, 198.51.100.2"),
             ]
         )
-        assert collector.client_ip(request) == "203.0.113.9"
+        assert app.state.collector.client_ip("198.51.100.1", headers) == "203.0.113.9"
         assert client.get("/healthz").json()["ok"]
+
+
+def test_cross_origin_answers_as_behind_the_cors_middleware(client: TestClient) -> None:
+    event = json.dumps({"n": "pageview", "u": "https://www.example.com/", "d": "www.example.com"})
+    origin = {**HEADERS, "origin": "https://www.example.com"}
+    for path, body in (("/api/event", event), ("/api/event", "[1, 2"), ("/matomo.php", "")):
+        answer = client.post(path, content=body, headers=origin)
+        assert answer.headers["access-control-allow-origin"] == "*", path
+        assert answer.headers["vary"] == "Origin", path
+    same_site = client.post("/api/event", content=event, headers=HEADERS)
+    assert "access-control-allow-origin" not in same_site.headers
+    assert same_site.headers["vary"] == "Origin"
+    preflight = client.options(
+        "/api/event",
+        headers={"origin": "https://www.example.com", "access-control-request-method": "POST"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert client.get("/api/event").status_code == 405
+    assert (
+        client.post("/api/collect", content="{}", headers=HEADERS).headers.get("content-type")
+        == "application/json"
+    )
