@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from spoor.db.schema import deliveries, lead_signals
 from spoor.identify import ipdb
-from spoor.identify.corrections import CorrectionError, find_org
+from spoor.identify.corrections import CorrectionError, find_org, set_target
 from spoor.leads import digest
 from spoor.leads.alerts import (
     MAX_TRIES,
@@ -333,3 +333,36 @@ def test_lapsed_claims_return_to_the_pool_and_their_owner_is_told(
         assert get_claim(conn, 99) is None
     assert box.messages[0].rcpt_tos == ["remi@example.com"]
     assert "Your claim on organization 99 lapsed" in box.messages[0].content.decode()
+
+
+def test_a_target_account_visiting_is_announced(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    good = Receiver()
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+        hook = add_channel(conn, "crm", "webhook", good.url, 0)
+        add_rule(conn, "targets", "target_visited", hook.id, 0)
+    web = Settings(
+        data_dir=settings.data_dir, database_url=settings.database_url,
+        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
+    )  # fmt: skip
+    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+        send(client, "198.51.100.70", "/blog")  # Harbour: not a target
+        send(client, "198.51.100.10", "/blog")
+        wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
+        with engine.begin() as conn:
+            set_target(conn, find_org(conn, "Brightwater Logistics B.V."))
+        time.sleep(1)
+        send(client, "198.51.100.10", "/pricing")
+        send(client, "198.51.100.70", "/pricing")
+        wait_until(lambda: len(good.got) == 1)
+        time.sleep(1)
+    assert len(good.got) == 1
+    alert = json.loads(good.got[0][1])
+    assert (alert["trigger"], alert["org"]["name"]) == (
+        "target_visited",
+        "Brightwater Logistics B.V.",
+    )

@@ -31,6 +31,10 @@ def lead(**changes: object) -> Lead:
         (FeedFilter(new_within_days=7), lead(), lead(first_seen=NOW - 30 * DAY)),
         (FeedFilter(returning=True), lead(), lead(active_days=1)),
         (FeedFilter(returning=False), lead(active_days=1), lead()),
+        (FeedFilter(claimed=True), lead(owner_id=3), lead()),
+        (FeedFilter(claimed=False), lead(), lead(owner_id=3)),
+        (FeedFilter(owner_id=3), lead(owner_id=3), lead(owner_id=4)),
+        (FeedFilter(target=True), lead(target=True), lead()),
     ],
 )
 def test_each_filter(wanted: FeedFilter, kept: Lead, dropped: Lead) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from spoor.leads.scoring import Fit, Intent, Reason
 from spoor.leads.service import Lead
 from spoor.prospecting.claims import Claim
@@ -37,7 +39,7 @@ def test_the_pyramid_order_and_the_gates() -> None:
     touches = {5: NOW - 86_400}
     rows = hunt_list(leads, claims, touches, ME, NOW, capacity=10)
     assert [r.lead.org_id for r in rows] == [3, 6, 1, 7, 2]
-    assert [r.tier for r in rows] == [1, 1, 2, 3, 3]
+    assert [r.tier for r in rows] == [1, 1, 2, 4, 4]
     assert rows[0].why_now.startswith("raised a hand 2 min ago")
     assert not rows[0].sla_breached
     assert rows[1].sla_breached
@@ -55,3 +57,11 @@ def test_a_touched_hand_raiser_leaves_the_first_tier() -> None:
     raised = lead(3, 60, intent=70, raised=NOW - 3600, seen=NOW - 3600)
     rows = hunt_list([raised], {}, {3: NOW - 1800}, ME, NOW + 3 * 86_400)
     assert [r.tier for r in rows] == [2]
+
+
+def test_named_targets_come_before_the_rest() -> None:
+    plain = lead(1, 80, intent=40)
+    target = replace(lead(2, 30, intent=10), target=True)
+    rows = hunt_list([plain, target], {}, {}, ME, NOW)
+    assert [(r.lead.org_id, r.tier) for r in rows] == [(2, 3), (1, 4)]
+    assert rows[0].why_now.startswith("a target account: ")

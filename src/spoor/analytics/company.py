@@ -80,6 +80,7 @@ class CompanyDetail:
     evidence: list[str]
     relation: str | None
     hidden: bool
+    target: bool
     merged_into: int | None
     merged_from: list[tuple[int, str]]
     ranges: list[KnownRange]
@@ -140,6 +141,7 @@ def company_detail(
         evidence=list(json.loads(row.evidence or "[]")),
         relation=fix.relation if fix else None,
         hidden=bool(fix.hidden) if fix else False,
+        target=bool(fix.target) if fix else False,
         merged_into=fix.merged_into if fix else None,
         merged_from=[(int(i), str(n)) for i, n in merged_from],
         ranges=ranges,

@@ -212,6 +212,7 @@ org_corrections = Table(
     Column("hidden", Boolean, nullable=False, default=False),
     Column("relation", String(16)),  # customer | competitor
     Column("merged_into", BigInteger),
+    Column("target", Boolean, nullable=False, server_default=false()),  # a named target account
     Column("updated_at", BigInteger, nullable=False),
 )
 

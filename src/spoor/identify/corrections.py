@@ -60,7 +60,9 @@ def _upsert(conn: Connection, org_id: int, **values: Any) -> None:
         )
     else:
         conn.execute(
-            org_corrections.insert().values(**{"org_id": org_id, "hidden": False, **values})
+            org_corrections.insert().values(
+                **{"org_id": org_id, "hidden": False, "target": False, **values}
+            )
         )
 
 
@@ -87,6 +89,11 @@ def set_relation(conn: Connection, org: OrgRef, relation: str | None) -> None:
     if relation is not None and relation not in RELATIONS:
         raise CorrectionError(f"{relation!r} is not a relation; use customer, competitor or none")
     _upsert(conn, org.id, relation=relation)
+
+
+def set_target(conn: Connection, org: OrgRef, target: bool = True) -> None:
+    """A named target account: hunted on purpose, announced when it visits."""
+    _upsert(conn, org.id, target=target)
 
 
 def merge(conn: Connection, org: OrgRef, into: OrgRef) -> None:

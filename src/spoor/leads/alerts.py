@@ -46,7 +46,7 @@ from spoor.settings import Settings
 from spoor.sites import get_site
 
 log = logging.getLogger(__name__)
-TRIGGERS = ("hand_raise", "priority_above", "entered_feed", "claimed_returned")
+TRIGGERS = ("hand_raise", "priority_above", "entered_feed", "claimed_returned", "target_visited")
 RETURN_GAP = 12 * 3600  # a claimed account "came back" after this long without a signal
 MAX_TRIES = 6
 DISABLE_AFTER = 10  # failed deliveries in a row
@@ -336,6 +336,8 @@ class AlertWatcher:
             fires = happened.raised and cooled
         elif rule.trigger == "claimed_returned":
             fires = happened.returned and cooled
+        elif rule.trigger == "target_visited":
+            fires = lead.target and cooled
         elif rule.trigger == "entered_feed":
             feed = self._feeds.get(rule.feed_id or 0)
             value = float(feed is not None and feed.filter.keeps(lead, int(now)))

@@ -80,7 +80,7 @@ def verify(
 def summary(alert: dict[str, Any]) -> str:
     org = alert["org"]
     head = {"hand_raise": "raised a hand", "priority_above": "crossed the priority threshold",
-            "claimed_returned": "came back",
+            "claimed_returned": "came back", "target_visited": "(a target account) visited",
             "entered_feed": f"entered the feed {alert.get('feed', alert['rule'])}"}  # fmt: skip
     what = head.get(alert["trigger"], alert["trigger"])
     return f"{org['name']} {what} (priority {alert['priority']:.0f})"

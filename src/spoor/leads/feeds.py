@@ -1,8 +1,7 @@
 """Feeds: saved filters over the leads ("hot businesses in DE that read pricing"), each with
 its count, shared by the team; an alert rule can watch a feed for accounts entering it.
 
-Not yet: the claimed/unclaimed and owner filters wait for claims (issue 7); industry and
-size wait for organization facts that carry them.
+Not yet: industry and size, which wait for organization facts that carry them.
 """
 
 from __future__ import annotations
@@ -33,6 +32,9 @@ class FeedFilter:
     path: str | None = None  # read a page whose path contains this
     new_within_days: int | None = None  # first seen within this many days
     returning: bool | None = None  # True: active on 2+ days; False: on one day
+    claimed: bool | None = None  # True: someone hunts it; False: in the pool
+    owner_id: int | None = None  # claimed by this person
+    target: bool | None = None  # a named target account (or not)
 
     def keeps(self, lead: Lead, now: int) -> bool:
         if self.org_type and lead.type != self.org_type:
@@ -44,6 +46,12 @@ class FeedFilter:
         if self.path and not any(self.path in p for p in lead.paths):
             return False
         if self.new_within_days is not None and lead.first_seen < now - self.new_within_days * DAY:
+            return False
+        if self.claimed is not None and (lead.owner_id is not None) != self.claimed:
+            return False
+        if self.owner_id is not None and lead.owner_id != self.owner_id:
+            return False
+        if self.target is not None and lead.target != self.target:
             return False
         return self.returning is None or (lead.active_days >= 2) == self.returning
 
@@ -59,15 +67,17 @@ class FeedFilter:
             min_priority = float(text("min_priority") or 0)
             new_within = text("new_within_days")
             returning = text("returning")
+            owner = text("owner_id")
             return FeedFilter(
                 org_type=text("org_type"),
                 country=(text("country") or "")[:2].upper() or None,
                 min_priority=min_priority,
                 path=text("path"),
                 new_within_days=int(new_within) if new_within else None,
-                returning={"yes": True, "true": True, "no": False, "false": False}.get(
-                    (returning or "").lower()
-                ),
+                returning=_yes_no(returning),
+                claimed=_yes_no(text("claimed")),
+                owner_id=int(owner) if owner else None,
+                target=_yes_no(text("target")),
             )
         except ValueError as exc:
             raise FeedError(f"a filter value is not a number: {exc}") from exc
@@ -86,7 +96,17 @@ class FeedFilter:
             parts.append(f"new in {self.new_within_days} days")
         if self.returning is not None:
             parts.append("returning" if self.returning else "one day only")
+        if self.claimed is not None:
+            parts.append("claimed" if self.claimed else "in the pool")
+        if self.owner_id is not None:
+            parts.append("claimed by one person")
+        if self.target is not None:
+            parts.append("target accounts" if self.target else "not targets")
         return ", ".join(parts) or "every lead"
+
+
+def _yes_no(text: str | None) -> bool | None:
+    return {"yes": True, "true": True, "no": False, "false": False}.get((text or "").lower())
 
 
 @dataclass(frozen=True)

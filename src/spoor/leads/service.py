@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from spoor.db.schema import lead_signals, org_corrections, organizations
+from spoor.db.schema import claims, lead_signals, org_corrections, organizations
 from spoor.identify.types import LEAD_TYPES
 from spoor.ingest.rawhit import HitKind
 from spoor.leads.rules import load_rules
@@ -54,6 +54,8 @@ class Lead:
     paths: frozenset[str] = frozenset()  # pages read or forms sent in the horizon
     active_days: int = 0  # distinct days with signals in the horizon
     last_hand_raise: int | None = None  # when it last sent a form
+    target: bool = False  # a named target account
+    owner_id: int | None = None  # who claimed it
 
     @property
     def reasons(self) -> list[Reason]:
@@ -75,6 +77,8 @@ class Lead:
             "last_seen": self.intent.last_seen,
             "not_buyer": self.intent.not_buyer,
             "first_seen": self.first_seen,
+            "target": self.target,
+            "owner_id": self.owner_id,
             "active_days": self.active_days,
             "reasons": [{"points": round(r.points, 1), "text": r.text} for r in self.reasons],
         }
@@ -88,6 +92,8 @@ class _Account:
     country: str | None
     domain: str | None
     first_seen: int
+    target: bool
+    owner_id: int | None
 
 
 def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dict[int, _Account]:
@@ -96,7 +102,10 @@ def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dic
     query = select(
         org.id, func.coalesce(fix.name, org.name), func.coalesce(fix.type, org.type),
         org.country, org.domain, fix.hidden, fix.relation, fix.merged_into, org.first_seen,
-    ).join(org_corrections, fix.org_id == org.id, isouter=True)  # fmt: skip
+        fix.target, claims.c.user_id,
+    ).join(org_corrections, fix.org_id == org.id, isouter=True).join(
+        claims, claims.c.org_id == org.id, isouter=True
+    )  # fmt: skip
     if only is not None:  # one account: its signals are gathered with its merged ones
         query = query.where(org.id == only)
     else:
@@ -106,10 +115,12 @@ def _accounts(conn: Connection, site: Site, since: int, only: int | None) -> dic
     rows = conn.execute(query).all()
     lead_types = {t.value for t in LEAD_TYPES}
     found = {}
-    for org_id, name, kind, country, domain, hidden, relation, merged_into, first in rows:
-        if merged_into is not None or hidden or relation or kind not in lead_types:
+    for org_id, name, kind, country, domain, hidden, relation, merged, first, target, owner in rows:
+        if merged is not None or hidden or relation or kind not in lead_types:
             continue
-        found[int(org_id)] = _Account(int(org_id), name, kind, country, domain, int(first))
+        found[int(org_id)] = _Account(
+            int(org_id), name, kind, country, domain, int(first), bool(target), owner
+        )
     return found
 
 
@@ -165,7 +176,8 @@ def leads(
             Lead(account.org_id, account.name, account.type, account.country, account.domain,
                  priority(shape.score, drive.score), shape, drive, account.first_seen,
                  frozenset(s.path for s in known), len({s.day for s in known}),
-                 max((s.ts for s in known if s.page_type is PageType.HAND_RAISE), default=None))
+                 max((s.ts for s in known if s.page_type is PageType.HAND_RAISE), default=None),
+                 account.target, account.owner_id)
         )  # fmt: skip
     # Saturated scores tie at 100: the stronger, then the fresher track goes first.
     ranked.sort(

@@ -2,11 +2,12 @@
 
 1. hand-raisers inside their speed-to-lead window (24 hours), newest clock first;
 2. hot and fitting accounts (intent >= 60 and fit >= 50);
-3. the rest by priority;
+3. named target accounts;
+4. the rest by priority;
 
 only the rep's own accounts and the pool (never a colleague's), capped at the rep's daily
 capacity, leaving out accounts touched in the last 2 days unless they came back since.
-Buying windows (open deals) and named target accounts join when deals and target lists do.
+Buying windows (open deals) join when deals do.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ CAPACITY = 25
 @dataclass(frozen=True)
 class HuntRow:
     lead: Lead
-    tier: int  # 1 hand-raiser, 2 hot and fitting, 3 by priority
+    tier: int  # 1 hand-raiser, 2 hot and fitting, 3 a named target, 4 by priority
     why_now: str
     owner: str | None
     sla_seconds: int | None  # for hand-raisers: time since the form, while untouched
@@ -75,9 +76,12 @@ def hunt_list(
             row = HuntRow(
                 lead, 2, f"hot and a good fit: {reason}", held.owner if held else None, None
             )
+        elif lead.target:
+            reason = lead.reasons[0].text if lead.reasons else "visited"
+            row = HuntRow(lead, 3, f"a target account: {reason}", owner, None)
         else:
             reason = lead.reasons[0].text if lead.reasons else "on the list"
-            row = HuntRow(lead, 3, reason, owner, None)
+            row = HuntRow(lead, 4, reason, owner, None)
         rows.append(row)
     rows.sort(key=lambda r: (r.tier, r.sla_seconds if r.tier == 1 else 0, -r.lead.priority))
     return rows[:capacity]

@@ -130,7 +130,9 @@ class CompanyPage(BaseModel):
 
 
 class Correction(BaseModel):
-    action: Literal["rename", "retype", "hide", "unhide", "relation", "merge", "range"]
+    action: Literal[
+        "rename", "retype", "hide", "unhide", "relation", "merge", "range", "target", "untarget"
+    ]
     value: str = ""
     note: str = ""
 

@@ -169,7 +169,8 @@ def visits_table(detail: CompanyDetail, scope: Scope) -> Table:
     )
 
 
-CORRECTIONS = ("rename", "retype", "hide", "unhide", "relation", "merge", "range")
+CORRECTIONS = ("rename", "retype", "hide", "unhide", "relation", "merge", "range", "target",
+               "untarget")  # fmt: skip
 
 
 def apply_correction(conn: Connection, org_id: int, action: str, value: str, note: str) -> str:
@@ -184,6 +185,9 @@ def apply_correction(conn: Connection, org_id: int, action: str, value: str, not
     if action in ("hide", "unhide"):
         corrections.hide(conn, org, action == "hide")
         return "Hidden from lists." if action == "hide" else "Shown in lists again."
+    if action in ("target", "untarget"):
+        corrections.set_target(conn, org, action == "target")
+        return "Marked as a target account." if action == "target" else "No longer a target."
     if action == "relation":
         corrections.set_relation(conn, org, value or None)
         return f"Marked as {value}." if value else "No longer marked."
