@@ -163,7 +163,10 @@ def test_sign_in_never_redirects_to_another_site(world: World) -> None:
 
 
 def test_a_password_change_signs_out_other_sessions(world: World) -> None:
-    with world.client() as first, world.client() as second:
+    with world.client() as first:
+        # A second browser on the same server: its own cookies, the same running app (one
+        # server per data directory: its live consumer owns the spool).
+        second = TestClient(first.app, client=("127.0.0.1", 50001), follow_redirects=False)
         sign_in(first, "manager@example.com")
         sign_in(second, "manager@example.com")
         token = csrf_of(first.get("/account").text)
