@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
+from readme import record
 from spoor.db.engine import open_database
 from spoor.identify.ipdb import import_dataset
 from spoor.leads.alerts import add_channel, add_rule
@@ -37,8 +37,6 @@ from spoor.settings import Settings
 from spoor.sites import add_site
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "bench" / "README.md"
-BEGIN, END = "<!-- alerts-bench:begin -->", "<!-- alerts-bench:end -->"
 SPOOR = str(Path(sys.executable).with_name("spoor"))
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 console = Console()
@@ -168,14 +166,8 @@ def main() -> None:
     text = "\n".join(lines)
     console.print(text)
     if args.record:
-        readme = README.read_text()
-        block = f"{BEGIN}\n{text}\n{END}"
-        if BEGIN in readme:
-            readme = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), block, readme, flags=re.S)
-        else:
-            command = ".venv/bin/python bench/alert_latency.py --record"
-            readme += f"\n## Alert latency\n\n```sh\n{command}\n```\n\n{block}\n"
-        README.write_text(readme)
+        record("alerts-bench", text, "Alert latency",
+               ".venv/bin/python bench/alert_latency.py --record")  # fmt: skip
 
 
 if __name__ == "__main__":

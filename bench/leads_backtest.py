@@ -14,7 +14,6 @@ them). Reported: ROC AUC and precision at 20 of each ranking.
 from __future__ import annotations
 
 import argparse
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
+from readme import record
 from spoor.db.engine import make_engine
 from spoor.db.schema import lead_signals
 from spoor.demo.run import build_demo
@@ -31,8 +31,6 @@ from spoor.sites import list_sites
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "backtest"
-README = ROOT / "bench" / "README.md"
-BEGIN, END = "<!-- backtest:begin -->", "<!-- backtest:end -->"
 DAY = 86_400
 console = Console()
 
@@ -107,15 +105,8 @@ def main() -> None:
         lines.append(f"| {name} | " + " | ".join(means + cells) + " |")
     console.print(table)
     if args.record:
-        text = "\n".join(lines)
-        readme = README.read_text()
-        block = f"{BEGIN}\n{text}\n{END}"
-        if BEGIN in readme:
-            readme = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), block, readme, flags=re.S)
-        else:
-            command = ".venv/bin/python bench/leads_backtest.py --record"
-            readme += f"\n## Lead ranking backtest\n\n```sh\n{command}\n```\n\n{block}\n"
-        README.write_text(readme)
+        record("backtest", "\n".join(lines), "Lead ranking backtest",
+               ".venv/bin/python bench/leads_backtest.py --record")  # fmt: skip
 
 
 if __name__ == "__main__":

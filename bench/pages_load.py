@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, and_, case, func, select
 
+from readme import record
 from spoor.analytics.query import Period, period_in_zone
 from spoor.db.engine import make_engine
 from spoor.db.schema import hits, visits
@@ -38,8 +39,6 @@ from spoor.terminal import ImportProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "pages"
-README = ROOT / "bench" / "README.md"
-BEGIN, END = "<!-- pages-bench:begin -->", "<!-- pages-bench:end -->"
 SPOOR = str(Path(sys.executable).with_name("spoor"))
 console = Console()
 
@@ -173,16 +172,6 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("spoor serve did not start")
 
 
-def record(text: str) -> None:
-    readme = README.read_text()
-    block = f"{BEGIN}\n{text}\n{END}"
-    if BEGIN in readme:
-        readme = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), block, readme, flags=re.S)
-    else:
-        readme += "\n" + block + "\n"
-    README.write_text(readme)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=120)
@@ -232,7 +221,8 @@ def main() -> None:
     )
     console.print(summary)
     if args.record:
-        record("\n".join([summary, "", *lines]))
+        record("pages-bench", "\n".join([summary, "", *lines]), "Pages over about 10 million hits",
+               ".venv/bin/python bench/pages_load.py --record")  # fmt: skip
 
 
 if __name__ == "__main__":

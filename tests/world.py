@@ -55,8 +55,9 @@ def track(
     title: str | None = None,
     referrer: str | None = None,
     ua: str = CHROME,
+    event: str = "pageview",
 ) -> None:
-    body = {"s": SITE, "u": f"https://{SITE}{path}", "t": title, "r": referrer}
+    body = {"s": SITE, "u": f"https://{SITE}{path}", "t": title, "r": referrer, "e": event}
     answer = client.post(
         "/api/collect",
         content=json.dumps(body),

@@ -41,8 +41,8 @@ from spoor.sites import add_site
 from spoor.users import Role, add_user
 from spoor.web.app import create_app
 from tests.web.servers import free_port
+from tests.world import track
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 ASN = (
     "198.51.100.0,198.51.100.63,64496,Brightwater Logistics B.V.\n"
     "198.51.100.64,198.51.100.127,64497,Harbour Insurance GmbH\n"
@@ -99,15 +99,6 @@ def wait_until(done: Callable[[], bool], seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
-def send(client: TestClient, ip: str, path: str, event: str = "pageview") -> None:
-    body = {"s": "www.example.com", "u": f"https://www.example.com{path}", "e": event}
-    answer = client.post(
-        "/api/collect", content=json.dumps(body),
-        headers={"user-agent": CHROME, "content-type": "application/json", "x-forwarded-for": ip},
-    )  # fmt: skip
-    assert answer.status_code == 202
-
-
 def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     engine: Engine, settings: Settings, tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> None:
@@ -130,14 +121,14 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
         alert_retry_seconds=0.05,
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.10", "/pricing")
+        track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
         with engine.begin() as conn:  # Remi hunts Brightwater
             claim(conn, find_org(conn, "Brightwater Logistics B.V.").id, rep)
-        send(client, "198.51.100.10", "/demo", event="form")
+        track(client, "198.51.100.10", "/demo", event="form")
         wait_until(lambda: len(box.messages) == 1 and len(good.got) == 1)
         wait_until(lambda: len(bad.got) == MAX_TRIES)
-        send(client, "198.51.100.70", "/contact", event="form")  # another account
+        track(client, "198.51.100.70", "/contact", event="form")  # another account
         wait_until(lambda: not get_channel_enabled(engine, broken.id))
         wait_until(lambda: len(box.messages) == 2 and len(good.got) == 2)
 
@@ -212,10 +203,10 @@ def test_a_cooldown_keeps_one_account_from_flooding(
         trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.10", "/demo", event="form")
+        track(client, "198.51.100.10", "/demo", event="form")
         wait_until(lambda: len(good.got) == 2)  # the hand-raise and the crossing
         for _ in range(3):
-            send(client, "198.51.100.10", "/demo", event="form")
+            track(client, "198.51.100.10", "/demo", event="form")
         time.sleep(1.5)
     assert len(good.got) == 2
     texts = sorted(json.loads(body)["text"] for _, body in good.got)
@@ -240,12 +231,12 @@ def test_an_account_entering_a_feed_is_announced_once(
         trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.10", "/blog")  # not in the feed yet
+        track(client, "198.51.100.10", "/blog")  # not in the feed yet
         time.sleep(1.5)
         assert good.got == []
-        send(client, "198.51.100.10", "/pricing")
+        track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: len(good.got) == 1)
-        send(client, "198.51.100.10", "/pricing")  # still in it: no second alert
+        track(client, "198.51.100.10", "/pricing")  # still in it: no second alert
         time.sleep(1.5)
     assert len(good.got) == 1
     card = json.loads(good.got[0][1])
@@ -268,7 +259,7 @@ def test_the_daily_digest_goes_out_once_in_the_early_hour(
         smtp_host="127.0.0.1", smtp_port=smtp_port, timezone="Asia/Tokyo",
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.10", "/pricing")
+        track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: client.get("/healthz").json()["pending"] == 0)
     seven_thirty_tokyo = datetime(2026, 11, 28, 7, 30, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
     assert digest.send_due(engine, web, seven_thirty_tokyo - 3600) == 0  # 06:30: not yet
@@ -296,7 +287,7 @@ def test_a_claimed_account_coming_back_is_announced(
         trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.10", "/pricing")
+        track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
         time.sleep(1)
         assert good.got == []  # not claimed: nobody to tell
@@ -304,9 +295,9 @@ def test_a_claimed_account_coming_back_is_announced(
             claim(conn, find_org(conn, "Brightwater Logistics B.V.").id, rep)
             # That visit was two days ago.
             conn.execute(lead_signals.update().values(ts=lead_signals.c.ts - 2 * 86_400))
-        send(client, "198.51.100.10", "/docs")
+        track(client, "198.51.100.10", "/docs")
         wait_until(lambda: len(good.got) == 1)
-        send(client, "198.51.100.10", "/pricing")  # the same visit goes on: not "back"
+        track(client, "198.51.100.10", "/pricing")  # the same visit goes on: not "back"
         time.sleep(1.5)
     assert len(good.got) == 1
     alert = json.loads(good.got[0][1])
@@ -350,14 +341,14 @@ def test_a_target_account_visiting_is_announced(
         trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
-        send(client, "198.51.100.70", "/blog")  # Harbour: not a target
-        send(client, "198.51.100.10", "/blog")
+        track(client, "198.51.100.70", "/blog")  # Harbour: not a target
+        track(client, "198.51.100.10", "/blog")
         wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
         with engine.begin() as conn:
             set_target(conn, find_org(conn, "Brightwater Logistics B.V."))
         time.sleep(1)
-        send(client, "198.51.100.10", "/pricing")
-        send(client, "198.51.100.70", "/pricing")
+        track(client, "198.51.100.10", "/pricing")
+        track(client, "198.51.100.70", "/pricing")
         wait_until(lambda: len(good.got) == 1)
         time.sleep(1)
     assert len(good.got) == 1

@@ -3,7 +3,6 @@ ranking gates, scores and explains the organizations behind them."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -18,23 +17,14 @@ from spoor.leads.service import leads
 from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site, get_site
 from spoor.web.app import create_app
+from tests.world import track
 
-CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 ASN = (
     "198.51.100.0,198.51.100.63,64496,Brightwater Logistics B.V.\n"
     "198.51.100.64,198.51.100.127,64497,Harbour Insurance GmbH\n"
     "198.51.100.128,198.51.100.191,64498,Careerists Inc.\n"
     "203.0.113.0,203.0.113.255,64511,Kabelnet Broadband B.V.\n"
 )
-
-
-def send(client: TestClient, ip: str, path: str, event: str = "pageview") -> None:
-    body = {"s": "www.example.com", "u": f"https://www.example.com{path}", "e": event}
-    answer = client.post(
-        "/api/collect", content=json.dumps(body),
-        headers={"user-agent": CHROME, "content-type": "application/json", "x-forwarded-for": ip},
-    )  # fmt: skip
-    assert answer.status_code == 202
 
 
 def test_leads_from_live_hits(engine: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -48,12 +38,12 @@ def test_leads_from_live_hits(engine: Engine, settings: Settings, tmp_path: Path
     )  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
         for path in ("/", "/pricing", "/pricing", "/case-studies/acme"):
-            send(client, "198.51.100.10", path)
-        send(client, "198.51.100.11", "/docs")  # a second person from Brightwater
-        send(client, "198.51.100.70", "/blog/hello")
-        send(client, "198.51.100.70", "/demo", event="form")  # Harbour raises a hand
-        send(client, "198.51.100.130", "/careers/engineer")
-        send(client, "203.0.113.9", "/pricing")  # an ISP: never a lead
+            track(client, "198.51.100.10", path)
+        track(client, "198.51.100.11", "/docs")  # a second person from Brightwater
+        track(client, "198.51.100.70", "/blog/hello")
+        track(client, "198.51.100.70", "/demo", event="form")  # Harbour raises a hand
+        track(client, "198.51.100.130", "/careers/engineer")
+        track(client, "203.0.113.9", "/pricing")  # an ISP: never a lead
         while client.get("/healthz").json()["pending"]:
             time.sleep(0.05)
     now = int(time.time())
