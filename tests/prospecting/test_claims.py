@@ -183,3 +183,22 @@ def test_speed_to_lead_counts_first_touches(engine: Engine) -> None:
     assert team.share_within(300) == 1 / 3
     assert person.who == "Ann"
     assert person.as_json()["within_24_hours"] == 1.0
+
+
+def test_activities_and_today_through_the_api(visited: World) -> None:
+    with visited.client() as client:
+        sign_in(client, "rep@example.com")
+        token = csrf_of(client.get("/account").text)
+        made = client.post("/account", data={"csrf_token": token, "action": "token", "name": "x"})
+        bearer = {"authorization": "Bearer " + made.text.split('id="new-token">')[1].split("<")[0]}
+        rows = client.get("/api/v1/sites/www.example.com/today", headers=bearer).json()
+        org = rows[0]["org_id"]
+        logged = client.post(f"/api/v1/organizations/{org}/activities", headers=bearer,
+                             json={"kind": "call", "outcome": "connected", "note": "good chat"})  # fmt: skip
+        assert logged.status_code == 200
+        assert logged.json()["user"] == "Rep"
+        bad = client.post(f"/api/v1/organizations/{org}/activities", headers=bearer,
+                          json={"kind": "call", "outcome": "maybe"})  # fmt: skip
+        assert bad.status_code == 400
+        listed = client.get(f"/api/v1/organizations/{org}/activities", headers=bearer).json()
+        assert [a["note"] for a in listed] == ["good chat"]

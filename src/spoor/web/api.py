@@ -25,7 +25,9 @@ from spoor.identify.ipdb import status
 from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
+from spoor.prospecting.activities import OUTCOMES, ActivityError, history, log_activity
 from spoor.prospecting.claims import Claim, ClaimError, claim, get_claim, release
+from spoor.prospecting.today import today
 from spoor.sites import Site, get_site, list_sites
 from spoor.users import Role, User, list_users
 from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
@@ -354,6 +356,41 @@ def release_account(request: Request, org_id: int, user: Reader) -> None:
         _run(request, lambda conn: release(conn, org_id, user), write=True)
     except ClaimError as exc:
         raise HTTPException(409, str(exc)) from exc
+
+
+class ActivityIn(BaseModel):
+    kind: Literal["call", "email", "linkedin", "meeting", "note"]
+    outcome: str | None = Field(None, description=", ".join(OUTCOMES))
+    note: str | None = None
+
+
+@api.post("/organizations/{org_id}/activities", summary="Log what you did on an account")
+def log_account_activity(
+    request: Request, org_id: int, body: ActivityIn, user: Reader
+) -> dict[str, Any]:
+    try:
+        done = _run(
+            request,
+            lambda conn: log_activity(conn, org_id, user.id, body.kind, body.outcome, body.note),
+            write=True,
+        )
+    except ActivityError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return done.__dict__
+
+
+@api.get("/organizations/{org_id}/activities", summary="What the team did on an account")
+def account_activities(request: Request, org_id: int, user: Reader) -> list[dict[str, Any]]:
+    return [a.__dict__ for a in _run(request, lambda conn: history(conn, org_id))]
+
+
+@api.get("/sites/{domain}/today", summary="Your hunt list for today")
+def hunt(request: Request, domain: str, user: Reader) -> list[dict[str, Any]]:
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        site, _ = _site_period(conn, domain, "today")
+        return [row.as_json() for row in today(conn, site, user, time.time())]
+
+    return _run(request, work)
 
 
 @api.get("/ipdata", summary="The IP datasets and when they were imported")
