@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from spoor.db.schema import deliveries, lead_signals
@@ -92,6 +92,35 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
+@pytest.fixture
+def tracked(engine: Engine, settings: Settings, tmp_path: Path) -> Settings:
+    """IP data naming the ASN's organizations, the site, and settings that trust the test
+    client as a proxy (so each hit says which address it came from)."""
+    (tmp_path / "asn.csv").write_text(ASN)
+    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
+    with engine.begin() as conn:
+        add_site(conn, "www.example.com", "UTC", 0)
+    return replace(settings, trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000)
+
+
+def caught_up(client: TestClient, engine: Engine) -> None:
+    """Until every hit sent is stored, the alert watcher has read all its signals, and no
+    delivery is due: from then on, an alert not sent is one that will not be."""
+
+    def done() -> bool:
+        if client.get("/healthz").json()["pending"]:
+            return False
+        with engine.connect() as conn:
+            newest = conn.execute(select(func.max(lead_signals.c.id))).scalar() or 0
+            due = conn.execute(
+                select(func.count()).select_from(deliveries)
+                .where(deliveries.c.status == "pending", deliveries.c.next_try_at <= time.time())
+            ).scalar_one()  # fmt: skip
+        return bool(client.app.state.alerts.last_id >= newest and not due)  # type: ignore[attr-defined]
+
+    wait_until(done)
+
+
 def wait_until(done: Callable[[], bool], seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not done():
@@ -100,26 +129,19 @@ def wait_until(done: Callable[[], bool], seconds: float = 20) -> None:
 
 
 def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
-    engine: Engine, settings: Settings, tmp_path: Path, smtp: tuple[Mailbox, int]
+    engine: Engine, tracked: Settings, smtp: tuple[Mailbox, int]
 ) -> None:
     box, smtp_port = smtp
     good, bad = Receiver(), Receiver(status=500)
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
         mail = add_channel(conn, "the owner", "owner", "sales@example.com", 0)
         hook = add_channel(conn, "crm", "webhook", good.url, 0)
         broken = add_channel(conn, "broken", "webhook", bad.url, 0)
         for channel in (mail, hook, broken):
             add_rule(conn, f"hand-raise to {channel.name}", "hand_raise", channel.id, 0)
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-        smtp_host="127.0.0.1", smtp_port=smtp_port, mail_from="spoor@example.com",
-        alert_retry_seconds=0.05,
-    )  # fmt: skip
+    web = replace(tracked, smtp_host="127.0.0.1", smtp_port=smtp_port,
+                  mail_from="spoor@example.com", alert_retry_seconds=0.05)  # fmt: skip
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
@@ -187,57 +209,39 @@ def get_channel_enabled(engine: Engine, channel_id: int) -> bool:
         return get_channel(conn, channel_id).enabled
 
 
-def test_a_cooldown_keeps_one_account_from_flooding(
-    engine: Engine, settings: Settings, tmp_path: Path
-) -> None:
+def test_a_cooldown_keeps_one_account_from_flooding(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         hook = add_channel(conn, "crm", "slack", good.url, 0)
         add_rule(conn, "hand-raise", "hand_raise", hook.id, 0, cooldown_minutes=60)
         add_rule(conn, "hot", "priority_above", hook.id, 0, threshold=50)
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-    )  # fmt: skip
-    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+    with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/demo", event="form")
         wait_until(lambda: len(good.got) == 2)  # the hand-raise and the crossing
         for _ in range(3):
             track(client, "198.51.100.10", "/demo", event="form")
-        time.sleep(1.5)
+        caught_up(client, engine)
     assert len(good.got) == 2
     texts = sorted(json.loads(body)["text"] for _, body in good.got)
     assert texts[0].startswith("Brightwater Logistics B.V. crossed the priority threshold")
     assert texts[1].startswith("Brightwater Logistics B.V. raised a hand")
 
 
-def test_an_account_entering_a_feed_is_announced_once(
-    engine: Engine, settings: Settings, tmp_path: Path
-) -> None:
+def test_an_account_entering_a_feed_is_announced_once(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         feed = save_feed(conn, "Pricing readers", FeedFilter(path="/pricing"), None)
         hook = add_channel(conn, "crm", "teams", good.url, 0)
         add_rule(conn, "into the feed", "entered_feed", hook.id, 0, feed_id=feed.id,
                  cooldown_minutes=0)  # fmt: skip
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-    )  # fmt: skip
-    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+    with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/blog")  # not in the feed yet
-        time.sleep(1.5)
+        caught_up(client, engine)
         assert good.got == []
         track(client, "198.51.100.10", "/pricing")
         wait_until(lambda: len(good.got) == 1)
         track(client, "198.51.100.10", "/pricing")  # still in it: no second alert
-        time.sleep(1.5)
+        caught_up(client, engine)
     assert len(good.got) == 1
     card = json.loads(good.got[0][1])
     assert card["@type"] == "MessageCard"
@@ -245,22 +249,15 @@ def test_an_account_entering_a_feed_is_announced_once(
 
 
 def test_the_daily_digest_goes_out_once_in_the_early_hour(
-    engine: Engine, settings: Settings, tmp_path: Path, smtp: tuple[Mailbox, int]
+    engine: Engine, tracked: Settings, smtp: tuple[Mailbox, int]
 ) -> None:
     box, smtp_port = smtp
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         add_user(conn, "rep@example.com", "a long password!", Role.REP, 0, "Remi")
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-        smtp_host="127.0.0.1", smtp_port=smtp_port, timezone="Asia/Tokyo",
-    )  # fmt: skip
+    web = replace(tracked, smtp_host="127.0.0.1", smtp_port=smtp_port, timezone="Asia/Tokyo")
     with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/pricing")
-        wait_until(lambda: client.get("/healthz").json()["pending"] == 0)
+        caught_up(client, engine)
     seven_thirty_tokyo = datetime(2026, 11, 28, 7, 30, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
     assert digest.send_due(engine, web, seven_thirty_tokyo - 3600) == 0  # 06:30: not yet
     assert digest.send_due(engine, web, seven_thirty_tokyo) == 1
@@ -271,25 +268,15 @@ def test_the_daily_digest_goes_out_once_in_the_early_hour(
     assert box.messages[0].rcpt_tos == ["rep@example.com"]
 
 
-def test_a_claimed_account_coming_back_is_announced(
-    engine: Engine, settings: Settings, tmp_path: Path
-) -> None:
+def test_a_claimed_account_coming_back_is_announced(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
         hook = add_channel(conn, "crm", "webhook", good.url, 0)
         add_rule(conn, "back again", "claimed_returned", hook.id, 0, cooldown_minutes=0)
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-    )  # fmt: skip
-    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+    with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/pricing")
-        wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
-        time.sleep(1)
+        caught_up(client, engine)
         assert good.got == []  # not claimed: nobody to tell
         with engine.begin() as conn:
             claim(conn, find_org(conn, "Brightwater Logistics B.V.").id, rep)
@@ -298,7 +285,7 @@ def test_a_claimed_account_coming_back_is_announced(
         track(client, "198.51.100.10", "/docs")
         wait_until(lambda: len(good.got) == 1)
         track(client, "198.51.100.10", "/pricing")  # the same visit goes on: not "back"
-        time.sleep(1.5)
+        caught_up(client, engine)
     assert len(good.got) == 1
     alert = json.loads(good.got[0][1])
     assert alert["trigger"] == "claimed_returned"
@@ -326,31 +313,20 @@ def test_lapsed_claims_return_to_the_pool_and_their_owner_is_told(
     assert "Your claim on organization 99 lapsed" in box.messages[0].content.decode()
 
 
-def test_a_target_account_visiting_is_announced(
-    engine: Engine, settings: Settings, tmp_path: Path
-) -> None:
+def test_a_target_account_visiting_is_announced(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
-    (tmp_path / "asn.csv").write_text(ASN)
-    ipdb.import_dataset(engine, tmp_path / "asn.csv", 1, "csv", "asn")
     with engine.begin() as conn:
-        add_site(conn, "www.example.com", "UTC", 0)
         hook = add_channel(conn, "crm", "webhook", good.url, 0)
         add_rule(conn, "targets", "target_visited", hook.id, 0)
-    web = Settings(
-        data_dir=settings.data_dir, database_url=settings.database_url,
-        trusted_proxies=parse_networks("127.0.0.1"), rate_limit=100_000,
-    )  # fmt: skip
-    with TestClient(create_app(web), client=("127.0.0.1", 5)) as client:
+    with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.70", "/blog")  # Harbour: not a target
         track(client, "198.51.100.10", "/blog")
-        wait_until(lambda: stored(engine, "Brightwater Logistics B.V."))
+        caught_up(client, engine)  # those visits came before it was a target
         with engine.begin() as conn:
             set_target(conn, find_org(conn, "Brightwater Logistics B.V."))
-        time.sleep(1)
         track(client, "198.51.100.10", "/pricing")
         track(client, "198.51.100.70", "/pricing")
-        wait_until(lambda: len(good.got) == 1)
-        time.sleep(1)
+        caught_up(client, engine)
     assert len(good.got) == 1
     alert = json.loads(good.got[0][1])
     assert (alert["trigger"], alert["org"]["name"]) == (
