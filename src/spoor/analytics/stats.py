@@ -31,6 +31,9 @@ DIMENSIONS: dict[str, str] = {
     "country": "Countries",
 }
 assert DIMENSIONS.keys() == DIMENSION_COLUMNS.keys()
+# The top lists the overview (page and API) shows, in order.
+OVERVIEW_DIMENSIONS = ("entry_page", "source", "channel", "campaign", "country", "device",
+                       "browser", "os")  # fmt: skip
 
 
 @dataclass

@@ -176,3 +176,35 @@ def new_org(conn: Connection, name: str, org_type: str = "business") -> OrgRef:
             )
         )
     return OrgRef(org_id, name, org_type)
+
+
+CORRECTIONS = ("rename", "retype", "hide", "unhide", "relation", "merge", "range", "target",
+               "untarget")  # fmt: skip
+
+
+def apply(conn: Connection, org_id: int, action: str, value: str, note: str) -> str:
+    """One correction by name (the company page and the API); what was done, in words."""
+    org = find_org(conn, str(org_id))
+    if action == "rename":
+        rename(conn, org, value)
+        return f"Renamed to {value.strip()}."
+    if action == "retype":
+        retype(conn, org, value)
+        return f"Type set to {value}."
+    if action in ("hide", "unhide"):
+        hide(conn, org, action == "hide")
+        return "Hidden from lists." if action == "hide" else "Shown in lists again."
+    if action in ("target", "untarget"):
+        set_target(conn, org, action == "target")
+        return "Marked as a target account." if action == "target" else "No longer a target."
+    if action == "relation":
+        set_relation(conn, org, value or None)
+        return f"Marked as {value}." if value else "No longer marked."
+    if action == "merge":
+        into = find_org(conn, value.strip())
+        merge(conn, org, into)
+        return f"Merged into {into.name}."
+    if action == "range":
+        text = add_range(conn, org, value, note.strip() or None)
+        return f"Known range {text} added."
+    raise CorrectionError(f"{action!r} is not a correction: use {', '.join(CORRECTIONS)}")

@@ -19,8 +19,9 @@ from spoor.analytics.companies import SORTS, CompanyFilter, companies, count_com
 from spoor.analytics.companies import identify_report as identification
 from spoor.analytics.company import company_detail
 from spoor.analytics.query import Period, PeriodError, period_in_zone
-from spoor.analytics.stats import report
-from spoor.identify.corrections import CorrectionError
+from spoor.analytics.stats import OVERVIEW_DIMENSIONS, report
+from spoor.identify.corrections import CORRECTIONS, CorrectionError
+from spoor.identify.corrections import apply as apply_correction
 from spoor.identify.ipdb import status
 from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
@@ -31,8 +32,6 @@ from spoor.prospecting.today import today
 from spoor.sites import Site, get_site, list_sites
 from spoor.users import Role, User, list_users
 from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
-from spoor.web.pages.companies import CORRECTIONS, apply_correction
-from spoor.web.pages.overview import TOP_LISTS
 
 T = TypeVar("T")
 api = APIRouter()
@@ -176,7 +175,7 @@ def overview(
 ) -> dict[str, Any]:
     def work(conn: Connection) -> dict[str, Any]:
         site, span = _site_period(conn, domain, period)
-        return report(conn, site, span, dimensions=tuple(TOP_LISTS)).as_json()
+        return report(conn, site, span, dimensions=OVERVIEW_DIMENSIONS).as_json()
 
     return _run(request, work)
 

@@ -169,40 +169,6 @@ def visits_table(detail: CompanyDetail, scope: Scope) -> Table:
     )
 
 
-CORRECTIONS = ("rename", "retype", "hide", "unhide", "relation", "merge", "range", "target",
-               "untarget")  # fmt: skip
-
-
-def apply_correction(conn: Connection, org_id: int, action: str, value: str, note: str) -> str:
-    """One correction from the company page or the API; returns what was done, in words."""
-    org = corrections.find_org(conn, str(org_id))
-    if action == "rename":
-        corrections.rename(conn, org, value)
-        return f"Renamed to {value.strip()}."
-    if action == "retype":
-        corrections.retype(conn, org, value)
-        return f"Type set to {value}."
-    if action in ("hide", "unhide"):
-        corrections.hide(conn, org, action == "hide")
-        return "Hidden from lists." if action == "hide" else "Shown in lists again."
-    if action in ("target", "untarget"):
-        corrections.set_target(conn, org, action == "target")
-        return "Marked as a target account." if action == "target" else "No longer a target."
-    if action == "relation":
-        corrections.set_relation(conn, org, value or None)
-        return f"Marked as {value}." if value else "No longer marked."
-    if action == "merge":
-        into = corrections.find_org(conn, value.strip())
-        corrections.merge(conn, org, into)
-        return f"Merged into {into.name}."
-    if action == "range":
-        text = corrections.add_range(conn, org, value, note.strip() or None)
-        return f"Known range {text} added."
-    raise corrections.CorrectionError(
-        f"{action!r} is not a correction: use {', '.join(CORRECTIONS)}"
-    )
-
-
 @guard(Role.MANAGER)
 async def correct_company(request: Request) -> Response:
     org_id = int(request.path_params["org_id"])
@@ -211,7 +177,7 @@ async def correct_company(request: Request) -> Response:
     note = str(form.get("note", ""))
     try:
         done = await write(
-            request, lambda conn: apply_correction(conn, org_id, action, value, note)
+            request, lambda conn: corrections.apply(conn, org_id, action, value, note)
         )
     except corrections.CorrectionError as exc:
         raise HTTPException(400, str(exc)) from exc

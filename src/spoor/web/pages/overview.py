@@ -6,15 +6,15 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from spoor.analytics.stats import DIMENSIONS, Report, report
+from spoor.analytics.stats import DIMENSIONS, OVERVIEW_DIMENSIONS, Report, report
 from spoor.web.auth import guard
 from spoor.web.charts import daily_bars
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
 from spoor.web.render import page, read
 from spoor.web.tables import Column, Table, export
 
-# The top lists the overview shows, in order, with what one row of each is.
-TOP_LISTS = {
+# What one row of each top list is.
+ROW_LABELS = {
     "entry_page": "Entry page",
     "source": "Source",
     "channel": "Channel",
@@ -41,7 +41,7 @@ def _tables(result: Report) -> list[Table]:
             [Column("name", label), visits],
             [{"name": name, "visits": n} for name, n in result.top.get(key, [])],
         )
-        for key, label in TOP_LISTS.items()
+        for key, label in ((k, ROW_LABELS[k]) for k in OVERVIEW_DIMENSIONS)
     ]
     daily = Table(
         "daily",
@@ -58,7 +58,7 @@ async def overview(request: Request) -> Response:
         scope = load_scope(conn, request)
         if scope.site is None:
             return scope, None
-        return scope, report(conn, scope.site, scope.period, dimensions=tuple(TOP_LISTS))
+        return scope, report(conn, scope.site, scope.period, dimensions=OVERVIEW_DIMENSIONS)
 
     scope, result = await read(request, load)
     if result is None:
