@@ -26,7 +26,6 @@ from spoor.db.schema import (
     deliveries,
     lead_signals,
     organizations,
-    sites,
 )
 from spoor.ingest.rawhit import HitKind
 from spoor.leads import digest
@@ -43,7 +42,7 @@ from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
 from spoor.prospecting.claims import get_claim, lapse
 from spoor.settings import Settings
-from spoor.sites import get_site
+from spoor.sites import list_sites
 
 log = logging.getLogger(__name__)
 TRIGGERS = ("hand_raise", "priority_above", "entered_feed", "claimed_returned", "target_visited")
@@ -289,11 +288,11 @@ class AlertWatcher:
         touched: dict[tuple[int, int], Any] = {}
         for signal in new:
             touched[(signal.site_id, signal.org_id)] = signal
-        domains = dict(conn.execute(select(sites.c.id, sites.c.domain)).all())
+        by_id = {site.id: site for site in list_sites(conn)}
         scoring = load_rules(conn)
         self._feeds = {feed.id: feed for feed in list_feeds(conn)}
         for (site_id, org_id), last in touched.items():
-            site = get_site(conn, domains[site_id])
+            site = by_id.get(site_id)
             found = leads(conn, site, int(now), scoring, None, org_id) if site else []
             if not found:
                 continue  # not a lead (a customer, hidden, merged, ...)
@@ -308,7 +307,9 @@ class AlertWatcher:
                 fired = self._fires(conn, rule, lead, Happened(bool(raised), returned), now)
                 if fired:
                     signal = raised[-1] if raised and rule.trigger == "hand_raise" else last
-                    alert = _alert(rule, lead, domains[site_id], signal, self.settings.public_url)
+                    alert = _alert(
+                        rule, lead, by_id[site_id].domain, signal, self.settings.public_url
+                    )
                     if rule.feed_id in self._feeds:
                         alert["feed"] = self._feeds[rule.feed_id or 0].name
                     if owner is not None:
