@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
@@ -20,7 +21,9 @@ from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 from spoor.users import Role, add_user
 from spoor.web.app import create_app
+from tests.receivers import Mailbox
 from tests.web.browser import CHROMIUM
+from tests.web.servers import free_port
 
 PASSWORD = "correct horse battery"
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
@@ -133,3 +136,12 @@ def chromium() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return str(CHROMIUM)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()

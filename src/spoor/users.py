@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -103,6 +104,18 @@ def normalize_email(email: str) -> str:
     return email
 
 
+def check_timezone(name: str) -> str | None:
+    """An IANA zone name (or "" for none, meaning UTC); UserError otherwise."""
+    name = name.strip()
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"{name!r} is not a time zone: use a name like Europe/Amsterdam") from None
+    return name
+
+
 def add_user(
     conn: Connection, email: str, password: str, role: Role, now: int, name: str | None = None
 ) -> User:
@@ -184,8 +197,11 @@ def update_user(
     role: Role | None = None,
     disabled: bool | None = None,
     name: str | None = None,
+    timezone: str | None = None,
 ) -> None:
     values: dict[str, object] = {}
+    if timezone is not None:
+        values["timezone"] = check_timezone(timezone)
     if role is not None:
         values["role"] = role.value
     if disabled is not None:

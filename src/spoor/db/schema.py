@@ -453,7 +453,7 @@ claim_history = Table(
     Column("user_id", Integer, nullable=False),
     Column("claimed_at", Float, nullable=False),
     Column("ended_at", Float, nullable=False),
-    Column("reason", String(16), nullable=False),  # released | reassigned | lapsed
+    Column("reason", String(16), nullable=False),  # released | reassigned | lapsed | escalated
     Column("notified", Boolean, nullable=False, server_default=false()),
 )
 
@@ -469,5 +469,102 @@ activities = Table(
     Column("note", Text),
     Column("at", Float, nullable=False),
     Index(None, "org_id", "at"),
+    Index(None, "user_id", "at"),
+)
+
+# The people at an account, entered by reps (Spoor never identifies people from traffic).
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(200)),
+    Column("email", String(254)),
+    Column("phone", String(64)),
+    Column("linkedin", String(500)),
+    Column("opted_out", Boolean, nullable=False, server_default=false()),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", Float, nullable=False),
+)
+
+# An account working through a cadence (a sequence of touches); it stops on a reply, a
+# meeting or an opt-out, or when its steps run out.
+cadence_runs = Table(
+    "cadence_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("cadence", String(32), nullable=False),  # a key of prospecting.cadences.CADENCES
+    Column("started_at", Float, nullable=False),
+    Column("stopped_at", Float),
+    Column("stop_reason", String(24)),  # replied | meeting_booked | opted_out | finished | ...
+    Index(None, "org_id", "stopped_at"),
+)
+
+# Follow-up tasks: one-off, or a cadence's next step (then `run_id` and `step` are set).
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # call | email | linkedin | meeting | todo
+    Column("title", String(300), nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("status", String(8), nullable=False, server_default="open"),  # open|done|skipped
+    Column("closed_at", Float),
+    Column("reason", String(300)),  # why it was skipped or snoozed
+    Column("run_id", Integer, ForeignKey("cadence_runs.id", ondelete="CASCADE")),
+    Column("step", SmallInteger),
+    Column("created_at", Float, nullable=False),
+    Index(None, "user_id", "status", "due_at"),
+    Index(None, "org_id", "status"),
+)
+
+# Speed-to-lead events a hand-raise passed: escalated (60 minutes untouched: the manager is
+# told and the claim opened) and went_cold (24 hours); one row each, so each fires once.
+sla_events = Table(
+    "sla_events",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("raised_at", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(12), primary_key=True),  # escalated | went_cold
+    Column("owner_id", Integer),  # who held the account then, if anyone
+    Column("at", Float, nullable=False),
+)
+
+# Golden hours: each rep's weekly prospecting blocks, in the rep's own time zone.
+prospecting_blocks = Table(
+    "prospecting_blocks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("weekday", SmallInteger, nullable=False),  # 0 Monday .. 6 Sunday
+    Column("start_minute", SmallInteger, nullable=False),  # minutes after local midnight
+    Column("end_minute", SmallInteger, nullable=False),
+    Column("reminded_on", Date),  # the last day a reminder went out for this block
+)
+
+# Activity goals and the interruptions a rep logs during golden hours.
+goals = Table(
+    "goals",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("daily", SmallInteger, nullable=False),
+    Column("weekly", SmallInteger, nullable=False),
+    Column("remind_webhook", String(500)),  # block reminders go here too, when set
+    Column("calendar_hash", LargeBinary(32), unique=True),  # SHA-256 of the iCalendar secret
+)
+
+interruptions = Table(
+    "interruptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("minutes", SmallInteger, nullable=False),
+    Column("note", String(300)),
     Index(None, "user_id", "at"),
 )

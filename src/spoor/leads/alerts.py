@@ -25,7 +25,6 @@ from spoor.db.schema import (
     channels,
     deliveries,
     lead_signals,
-    organizations,
 )
 from spoor.ingest.rawhit import HitKind
 from spoor.leads import digest
@@ -35,12 +34,12 @@ from spoor.leads.channels import (
     check_target,
     new_secret,
     send,
-    send_mail,
 )
 from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
-from spoor.prospecting.claims import get_claim, lapse
+from spoor.prospecting import chores
+from spoor.prospecting.claims import get_claim
 from spoor.settings import Settings
 from spoor.sites import list_sites
 
@@ -241,27 +240,9 @@ class AlertWatcher:
             self.chores(now)
 
     def chores(self, now: float | None = None) -> None:
-        """Lapse idle claims (telling their former owners) and send due digests."""
+        """The prospecting chores (claims, speed-to-lead deadlines, reminders) and digests."""
         now = time.time() if now is None else now
-        with self.engine.begin() as conn:
-            ended = lapse(conn, now, self.settings.claim_lapse_days)
-            names = {
-                c.org_id: n
-                for c in ended
-                for n in conn.execute(select(organizations.c.name).where(
-                    organizations.c.id == c.org_id)).scalars()
-            }  # fmt: skip
-        for gone in ended:
-            if not self.settings.smtp_host:
-                break
-            name = names.get(gone.org_id, f"organization {gone.org_id}")
-            body = (f"Your claim on {name} lapsed after {self.settings.claim_lapse_days} days "
-                    "without a logged activity; the account is back in the pool.\n\n"
-                    f"{self.settings.public_url}/leads/{gone.org_id}")  # fmt: skip
-            try:
-                send_mail(self.settings, gone.email, f"[Spoor] Your claim on {name} lapsed", body)
-            except SendError:
-                log.warning("could not tell %s that a claim lapsed", gone.email)
+        chores.run(self.engine, self.settings, now)
         if self.settings.smtp_host:
             digest.send_due(self.engine, self.settings, now)
 

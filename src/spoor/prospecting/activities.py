@@ -3,13 +3,16 @@ the account alive (claims lapse without them)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
 from spoor.db.schema import activities, users
+from spoor.prospecting.cadences import on_activity
 from spoor.prospecting.claims import touch
+from spoor.prospecting.tasks import Task
 
 KINDS = ("call", "email", "linkedin", "meeting", "note")
 OUTCOMES = ("connected", "no_answer", "voicemail", "sent", "replied", "meeting_booked",
@@ -29,6 +32,7 @@ class Activity:
     outcome: str | None
     note: str | None
     at: float
+    next_task: Task | None = None  # the cadence step this activity led to, when logged
 
 
 def log_activity(
@@ -48,7 +52,9 @@ def log_activity(
         )
     )  # fmt: skip
     touch(conn, org_id, at)
-    return history(conn, org_id, activity_id=int(inserted.inserted_primary_key[0]))[0]  # type: ignore[index]
+    following = on_activity(conn, org_id, user_id, kind, outcome, at)
+    done = history(conn, org_id, activity_id=int(inserted.inserted_primary_key[0]))[0]  # type: ignore[index]
+    return dataclasses.replace(done, next_task=following)
 
 
 def history(

@@ -110,6 +110,14 @@ def reassign(conn: Connection, org_id: int, to: User, by: User, now: float | Non
     return claim(conn, org_id, to, now)
 
 
+def open_up(conn: Connection, org_id: int, now: float) -> Claim | None:
+    """Speed-to-lead escalation: an untouched hand-raiser's account goes back to the pool."""
+    holder = get_claim(conn, org_id)
+    if holder is not None:
+        _end(conn, holder, "escalated", now)
+    return holder
+
+
 def touch(conn: Connection, org_id: int, now: float | None = None) -> None:
     """A logged activity keeps the claim alive."""
     conn.execute(

@@ -1,5 +1,6 @@
 """Speed to lead: how soon hand-raisers were first touched (HBR 2011: within an hour made
-qualifying about 7x likelier; within 5 minutes is the target here).
+qualifying about 7x likelier; within 5 minutes is the target here), and the deadlines an
+untouched hand-raise passes (escalation at an hour, cold at a day).
 
 For each hand-raise (a form in the ledger), the first activity on that account after it,
 by anyone, is its first touch and counts for whoever logged it; a hand-raise still
@@ -12,13 +13,15 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 
-from spoor.db.schema import activities, lead_signals, users
+from spoor.db.schema import activities, lead_signals, organizations, sla_events, users
 from spoor.ingest.rawhit import HitKind
-from spoor.prospecting.huntlist import FIRST_TOUCH
+from spoor.prospecting.claims import open_up
+from spoor.prospecting.huntlist import FIRST_TOUCH, WENT_COLD
 
 HOUR, DAY = 3600, 86_400
+ESCALATE = HOUR  # untouched this long: the manager hears of it and the claim opens
 
 
 @dataclass
@@ -77,3 +80,60 @@ def speed_to_lead(conn: Connection, since: float, now: float) -> list[SpeedToLea
         person.who = first[1] or "someone removed"
         person.delays.append(delay)
     return [team, *sorted(people.values(), key=lambda p: -p.count)]
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    org_id: int
+    org: str
+    raised_at: int
+    kind: str  # escalated | went_cold
+    owner_email: str | None  # who held the account (escalation takes the claim back)
+
+
+def pass_deadlines(conn: Connection, now: float) -> list[SlaEvent]:
+    """Record each untouched hand-raise's escalation (after an hour; the claim is opened to
+    others) and its going cold (after a day), once each; returns what is new, to tell."""
+    s = lead_signals.c
+    latest = (
+        select(s.org_id, func.max(s.ts).label("raised"))
+        .where(s.kind == int(HitKind.FORM), s.ts >= now - 7 * DAY, s.ts <= now - ESCALATE)
+        .group_by(s.org_id)
+        .subquery()
+    )
+    touched = exists().where(activities.c.org_id == latest.c.org_id,
+                             activities.c.at >= latest.c.raised)  # fmt: skip
+    untouched = conn.execute(
+        select(latest.c.org_id, latest.c.raised, organizations.c.name)
+        .join(organizations, organizations.c.id == latest.c.org_id, isouter=True)
+        .where(~touched)
+    ).all()
+    events = []
+    for org_id, raised, name in untouched:
+        age = now - raised
+        due = ["went_cold"] if age >= WENT_COLD else ["escalated"]
+        recorded = set(conn.execute(
+            select(sla_events.c.kind).where(sla_events.c.org_id == org_id,
+                                            sla_events.c.raised_at == raised)
+        ).scalars())  # fmt: skip
+        for kind in due:
+            if kind in recorded:
+                continue
+            holder = open_up(conn, org_id, now) if kind == "escalated" else None
+            conn.execute(sla_events.insert().values(
+                org_id=org_id, raised_at=raised, kind=kind, at=now,
+                owner_id=holder.user_id if holder else None))  # fmt: skip
+            events.append(SlaEvent(org_id, name or f"organization {org_id}", int(raised), kind,
+                                   holder.email if holder else None))  # fmt: skip
+    return events
+
+
+def went_cold(conn: Connection, since: float) -> list[tuple[int, str, int]]:
+    """Hand-raised accounts that went 24 hours untouched since `since`: (org, name, raised)."""
+    rows = conn.execute(
+        select(sla_events.c.org_id, organizations.c.name, sla_events.c.raised_at)
+        .join(organizations, organizations.c.id == sla_events.c.org_id, isouter=True)
+        .where(sla_events.c.kind == "went_cold", sla_events.c.at >= since)
+        .order_by(sla_events.c.raised_at.desc())
+    )
+    return [(int(o), n or f"organization {o}", int(r)) for o, n, r in rows]
