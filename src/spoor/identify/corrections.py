@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
 from spoor.db.schema import known_ranges, org_corrections, organizations
 from spoor.identify.resolver import org_id_for
@@ -32,6 +32,22 @@ class OrgRef:
     id: int
     name: str
     type: str
+
+
+def shown_name() -> ColumnElement[str]:
+    """An organization's name as the team sees it (its rename, if any); select it from
+    `organizations` outer-joined to `org_corrections`."""
+    return func.coalesce(org_corrections.c.name, organizations.c.name)
+
+
+def org_names(conn: Connection, org_ids: list[int]) -> dict[int, str]:
+    """The shown names of some organizations (those that exist)."""
+    query = (
+        select(organizations.c.id, shown_name())
+        .join(org_corrections, org_corrections.c.org_id == organizations.c.id, isouter=True)
+        .where(organizations.c.id.in_(org_ids))
+    )
+    return {int(i): str(n) for i, n in conn.execute(query)}
 
 
 def find_org(conn: Connection, ref: str) -> OrgRef:

@@ -100,3 +100,18 @@ def counts_by_person(conn: Connection, since: float) -> dict[str, dict[str, int]
     for person, kind, n in rows:
         found.setdefault(person, dict.fromkeys(KINDS, 0))[kind] = int(n)
     return found
+
+
+def daily_counts(conn: Connection, since: float, days: int) -> dict[str, list[int]]:
+    """Activities per person and day (UTC) for `days` days from `since`: the team's trend."""
+    who = func.coalesce(users.c.name, users.c.email)
+    rows = conn.execute(
+        select(who, activities.c.at).join(users, users.c.id == activities.c.user_id)
+        .where(activities.c.at >= since)
+    )  # fmt: skip
+    found: dict[str, list[int]] = {}
+    for person, at in rows:
+        day = int((float(at) - since) // 86_400)
+        if day < days:
+            found.setdefault(person, [0] * days)[day] += 1
+    return found

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from spoor.db.schema import organizations, prospecting_blocks
+from spoor.db.schema import prospecting_blocks
+from spoor.identify.corrections import org_names
 from spoor.leads.channels import SendError, send_mail
 from spoor.prospecting.claims import Claim, lapse
 from spoor.prospecting.routine import Block, blocks_of, goals_of, starting_blocks, zone_of
@@ -56,11 +57,9 @@ def run(engine: Engine, settings: Settings, now: float) -> Notices:
     """Do the chores and send their notices; returns what was noticed (for tests, logs)."""
     notices = Notices()
     with engine.begin() as conn:
-        for gone in lapse(conn, now, settings.claim_lapse_days):
-            name = conn.execute(
-                select(organizations.c.name).where(organizations.c.id == gone.org_id)
-            ).scalar()
-            notices.lapsed.append((gone, name or f"organization {gone.org_id}"))
+        ended = lapse(conn, now, settings.claim_lapse_days)
+        names = org_names(conn, [c.org_id for c in ended])
+        notices.lapsed = [(c, names.get(c.org_id, f"organization {c.org_id}")) for c in ended]
         notices.deadlines = pass_deadlines(conn, now)
         people = [u for u in list_users(conn) if not u.disabled]
         notices.managers = [u for u in people if u.role.allows(Role.MANAGER)]

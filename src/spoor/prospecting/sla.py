@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, exists, func, select
 
-from spoor.db.schema import activities, lead_signals, organizations, sla_events, users
+from spoor.db.schema import activities, lead_signals, sla_events, users
+from spoor.identify.corrections import org_names
 from spoor.ingest.rawhit import HitKind
 from spoor.prospecting.claims import open_up
 from spoor.prospecting.huntlist import FIRST_TOUCH, WENT_COLD
@@ -103,13 +104,11 @@ def pass_deadlines(conn: Connection, now: float) -> list[SlaEvent]:
     )
     touched = exists().where(activities.c.org_id == latest.c.org_id,
                              activities.c.at >= latest.c.raised)  # fmt: skip
-    untouched = conn.execute(
-        select(latest.c.org_id, latest.c.raised, organizations.c.name)
-        .join(organizations, organizations.c.id == latest.c.org_id, isouter=True)
-        .where(~touched)
-    ).all()
+    untouched = conn.execute(select(latest.c.org_id, latest.c.raised).where(~touched)).all()
+    names = org_names(conn, [o for o, _ in untouched])
     events = []
-    for org_id, raised, name in untouched:
+    for org_id, raised in untouched:
+        name = names.get(org_id)
         age = now - raised
         due = ["went_cold"] if age >= WENT_COLD else ["escalated"]
         recorded = set(conn.execute(
@@ -131,9 +130,9 @@ def pass_deadlines(conn: Connection, now: float) -> list[SlaEvent]:
 def went_cold(conn: Connection, since: float) -> list[tuple[int, str, int]]:
     """Hand-raised accounts that went 24 hours untouched since `since`: (org, name, raised)."""
     rows = conn.execute(
-        select(sla_events.c.org_id, organizations.c.name, sla_events.c.raised_at)
-        .join(organizations, organizations.c.id == sla_events.c.org_id, isouter=True)
+        select(sla_events.c.org_id, sla_events.c.raised_at)
         .where(sla_events.c.kind == "went_cold", sla_events.c.at >= since)
         .order_by(sla_events.c.raised_at.desc())
-    )
-    return [(int(o), n or f"organization {o}", int(r)) for o, n, r in rows]
+    ).all()
+    names = org_names(conn, [o for o, _ in rows])
+    return [(int(o), names.get(o, f"organization {o}"), int(r)) for o, r in rows]

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select
 
-from spoor.db.schema import organizations, tasks
+from spoor.db.schema import org_corrections, organizations, tasks
+from spoor.identify.corrections import shown_name
 
 TASK_KINDS = ("call", "email", "linkedin", "meeting", "todo")
 
@@ -49,8 +50,10 @@ def _task(row: Row[Any]) -> Task:
 
 
 def _query() -> Any:
-    return select(tasks, organizations.c.name.label("org")).join(
-        organizations, organizations.c.id == tasks.c.org_id, isouter=True
+    return (
+        select(tasks, shown_name().label("org"))
+        .join(organizations, organizations.c.id == tasks.c.org_id, isouter=True)
+        .join(org_corrections, org_corrections.c.org_id == tasks.c.org_id, isouter=True)
     )
 
 

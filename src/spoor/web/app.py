@@ -32,7 +32,7 @@ from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, alerts, companies, leads, overview, team
+from spoor.web.pages import account, admin, alerts, companies, hunt, leads, overview, team
 from spoor.web.render import page
 
 
@@ -84,13 +84,16 @@ PAGES = [
     Route("/companies", companies.company_list),
     Route("/companies/{org_id:int}", companies.company_page),
     Route("/companies/{org_id:int}/corrections", companies.correct_company, methods=["POST"]),
-    Route("/today", leads.today_page),
+    Route("/today", hunt.today_page),
+    Route("/tasks/{task_id:int}", hunt.change_task, methods=["POST"]),
+    Route("/routine", hunt.routine_page, methods=["GET", "POST"]),
     Route("/leads", leads.lead_list),
     Route("/leads/feeds", leads.save_lead_feed, methods=["POST"]),
     Route("/leads/rules", leads.rules_page, methods=["GET", "POST"]),
     Route("/leads/{org_id:int}", leads.lead_page),
     Route("/leads/{org_id:int}/claim", leads.change_claim, methods=["POST"]),
     Route("/leads/{org_id:int}/activities", leads.log_lead_activity, methods=["POST"]),
+    Route("/leads/{org_id:int}/{what:str}", hunt.change_account, methods=["POST"]),
     Route("/team", team.team_page),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
@@ -115,6 +118,7 @@ PUBLIC = [
     Route("/matomo.php", collect.matomo_track, methods=["GET", "POST"]),
     Route("/piwik.php", collect.matomo_track, methods=["GET", "POST"]),
     Route("/healthz", healthz),
+    Route("/calendar/{secret:str}.ics", hunt.calendar_feed),
 ]
 TRACKING = ("/api/collect", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/js/")
 

@@ -100,3 +100,26 @@ def daily_bars(
     else:
         summary = "No data in this period."
     return BarChart(width, height, left, bottom, bars, ticks, xlabels, title, summary)
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    width: int
+    height: int
+    points: str  # for an SVG polyline
+    summary: str
+
+
+def sparkline(values: list[int], what: str, width: int = 120, height: int = 24) -> Sparkline:
+    """A small trend line (e.g. activities a day over 30 days), with its words."""
+    peak = max(values, default=0) or 1
+    step = width / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{round(i * step, 1)},{round(height - 2 - (height - 4) * v / peak, 1)}"
+        for i, v in enumerate(values)
+    )
+    half = len(values) // 2
+    first, last = sum(values[:half]), sum(values[half:])
+    trend = "up" if last > first else "down" if last < first else "flat"
+    summary = f"{sum(values)} {what} in {len(values)} days, peak {max(values, default=0)}; {trend}"
+    return Sparkline(width, height, points, summary)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.templating import Jinja2Templates
 
 from spoor.web.auth import CSRF_FIELD, csrf_token
@@ -73,6 +73,15 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         {"user": user, "csrf": csrf_token(request), "path": request.url.path, **context},
         status_code=status,
     )
+
+
+def back_to(request: Request, text: str, error: bool = False, to: str = "/") -> RedirectResponse:
+    """After a form: say what happened on the next page, and go back to `to` (a local path
+    only, so a form cannot send anyone elsewhere)."""
+    if not to.startswith("/") or to.startswith("//") or "\\" in to:
+        to = "/"
+    request.session["flash"] = {"text": text, "error": error}
+    return RedirectResponse(to, 303)
 
 
 async def read(request: Request, work: Callable[[Connection], T]) -> T:

@@ -22,13 +22,14 @@ from spoor.prospecting.activities import (
     history,
     log_activity,
 )
-from spoor.prospecting.claims import Claim, ClaimError, claim, claims_of, get_claim, release
-from spoor.prospecting.huntlist import HuntRow
-from spoor.prospecting.today import today
+from spoor.prospecting.cadences import CADENCES, Run, active_run, claim_and_start
+from spoor.prospecting.claims import Claim, ClaimError, claims_of, get_claim, release
+from spoor.prospecting.contacts import Contact, contacts_of
+from spoor.prospecting.tasks import TASK_KINDS, Task, open_tasks
 from spoor.users import Role
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
-from spoor.web.render import page, read, when, write
+from spoor.web.render import back_to, page, read, when, write
 from spoor.web.tables import Column, Table, export
 
 LIMIT = 100
@@ -116,19 +117,31 @@ async def save_lead_feed(request: Request) -> Response:
         return RedirectResponse("/leads", 303)
 
 
+@dataclass
+class Account:
+    scope: Scope
+    lead: list[Lead]  # empty when it is not a lead
+    claim: Claim | None
+    activities: list[Activity]
+    tasks: list[Task]
+    run: Run | None
+    contacts: list[Contact]
+
+
 @guard()
 async def lead_page(request: Request) -> Response:
     org_id = int(request.path_params["org_id"])
     now = int(time.time())
 
-    def load(conn: Connection) -> tuple[Scope, list[Lead], Claim | None, list[Activity]]:
+    def load(conn: Connection) -> Account:
         scope = load_scope(conn, request)
-        holder, done = get_claim(conn, org_id), history(conn, org_id)
-        if scope.site is None:
-            return scope, [], holder, done
-        return scope, leads(conn, scope.site, now, limit=None, org_id=org_id), holder, done
+        found = leads(conn, scope.site, now, limit=None, org_id=org_id) if scope.site else []
+        return Account(scope, found, get_claim(conn, org_id), history(conn, org_id),
+                       open_tasks(conn, org_ids=[org_id]), active_run(conn, org_id),
+                       contacts_of(conn, org_id))  # fmt: skip
 
-    scope, found, holder, done = await read(request, load)
+    account = await read(request, load)
+    scope, found = account.scope, account.lead
     if not found:
         raise HTTPException(
             404,
@@ -136,8 +149,10 @@ async def lead_page(request: Request) -> Response:
             "competitor, merged into another, or no visits in the last 90 days.",
         )
     flash = request.session.pop("flash", None)
-    return page(request, "lead.html", scope=scope, lead=found[0], now=now, claim=holder,
-                flash=flash, activities=done, kinds=KINDS, outcomes=OUTCOMES)  # fmt: skip
+    return page(request, "lead.html", scope=scope, lead=found[0], now=now, claim=account.claim,
+                flash=flash, activities=account.activities, kinds=KINDS, outcomes=OUTCOMES,
+                tasks=account.tasks, run=account.run, contacts=account.contacts,
+                task_kinds=TASK_KINDS, cadences=CADENCES.values())  # fmt: skip
 
 
 @guard()
@@ -146,19 +161,24 @@ async def log_lead_activity(request: Request) -> Response:
     form = await request.form()
     user_id = request.state.user.id
 
+    # the quick buttons send "kind:outcome" in one click
+    kind, _, outcome = str(form.get("quick") or "").partition(":")
+
     def log(conn: Connection) -> Activity:
         return log_activity(
-            conn, org_id, user_id, str(form.get("kind", "")), str(form.get("outcome", "")),
-            str(form.get("note", "")),
+            conn, org_id, user_id, kind or str(form.get("kind", "")),
+            outcome or str(form.get("outcome", "")), str(form.get("note", "")),
         )  # fmt: skip
 
+    back = f"/leads/{org_id}?{form.get('back', '')}"
     try:
         done = await write(request, log)
-        text, error = f"Logged: {done.kind}{f' ({done.outcome})' if done.outcome else ''}.", False
     except ActivityError as exc:
-        text, error = str(exc).capitalize() + ".", True
-    request.session["flash"] = {"text": text, "error": error}
-    return RedirectResponse(f"/leads/{org_id}?{form.get('back', '')}", 303)
+        return back_to(request, str(exc).capitalize() + ".", True, back)
+    text = f"Logged: {done.kind}{f' ({done.outcome})' if done.outcome else ''}."
+    if done.next_task:
+        text += f" Next: {done.next_task.title}."
+    return back_to(request, text, to=back)
 
 
 @guard()
@@ -171,16 +191,15 @@ async def change_claim(request: Request) -> Response:
         if form.get("action") == "release":
             release(conn, org_id, user)
             return "Released: the account is back in the pool."
-        claim(conn, org_id, user)
-        return "Claimed: it is yours to hunt."
+        claim_and_start(conn, org_id, user)
+        run = active_run(conn, org_id)
+        return "Claimed: it is yours to hunt." + (f" Cadence: {run.cadence.name}." if run else "")
 
+    back = f"/leads/{org_id}?{form.get('back', '')}"
     try:
-        text, error = await write(request, change), False
+        return back_to(request, await write(request, change), to=back)
     except ClaimError as exc:
-        text, error = str(exc).capitalize() + ".", True
-    request.session["flash"] = {"text": text, "error": error}
-    back = str(form.get("back", ""))
-    return RedirectResponse(f"/leads/{org_id}?{back}", 303)
+        return back_to(request, str(exc).capitalize() + ".", True, back)
 
 
 @guard(Role.MANAGER)
@@ -201,18 +220,3 @@ async def rules_page(request: Request) -> Response:
     return page(
         request, "rules.html", 400 if error else 200, text=text, error=error, message=message
     )
-
-
-@guard()
-async def today_page(request: Request) -> Response:
-    now = time.time()
-    user = request.state.user
-
-    def load(conn: Connection) -> tuple[Scope, list[HuntRow]]:
-        scope = load_scope(conn, request)
-        return scope, today(conn, scope.site, user, now) if scope.site else []
-
-    scope, rows = await read(request, load)
-    if scope.site is None:
-        return page(request, "empty.html", scope=scope, periods=PERIODS)
-    return page(request, "today.html", scope=scope, rows=rows)

@@ -17,3 +17,18 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Select and copy by hand";
   }
 });
+// Speed-to-lead clocks tick in the page: minutes and seconds since the hand-raise.
+const clocks = document.querySelectorAll("[data-since]");
+if (clocks.length) {
+  const tick = () => {
+    const now = Date.now() / 1000;
+    clocks.forEach((clock) => {
+      const seconds = Math.max(0, Math.floor(now - Number(clock.dataset.since)));
+      const late = seconds > Number(clock.dataset.limit || 300);
+      clock.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}${late ? " late" : ""}`;
+      clock.classList.toggle("late", late);
+    });
+  };
+  tick();
+  setInterval(tick, 1000);
+}
