@@ -1,0 +1,1 @@
+"""The 30-day rule forecast: pure maths over plain records (see docs/forecast.md)."""
