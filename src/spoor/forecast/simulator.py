@@ -97,6 +97,9 @@ class SimulationConfig:
     disqualify_share: float = 0.3
     disqualify_mean_days: float = 40.0
     gap: ProspectingGap | None = None
+    # Month-to-month swings in prospecting volume (lognormal sigma of a factor per 30 days):
+    # campaigns, holidays, hiring. Without swings a lag is barely visible in daily totals.
+    volume_variation: float = 0.3
     win_rate: float = 0.3
     won_cycle_days: float = 45.0
     lost_cycle_days: float = 70.0
@@ -185,10 +188,10 @@ def true_payoff(
     return p * float(value)
 
 
-def _daily_rate(config: SimulationConfig, day: date) -> float:
+def _daily_rate(config: SimulationConfig, day: date, factor: float) -> float:
     if day.weekday() >= 5:
         return 0.0
-    rate = config.first_touches_per_weekday
+    rate = config.first_touches_per_weekday * factor
     gap = config.gap
     if gap is not None and gap.start <= day < gap.start + timedelta(days=gap.days):
         rate *= 1.0 - gap.drop
@@ -282,9 +285,14 @@ def simulate(config: SimulationConfig | None = None) -> History:
     """Simulate ``config.days`` days of prospecting and what came of it."""
     config = config or SimulationConfig()
     builder = _Builder(config, np.random.default_rng(config.seed))
+    # Drawn from their own stream so turning swings on or off leaves the rest comparable.
+    swings = np.random.default_rng([config.seed, 1]).lognormal(
+        -(config.volume_variation**2) / 2, config.volume_variation, size=config.days // 30 + 1
+    )
     for offset in range(config.days):
         day = config.start + timedelta(days=offset)
-        for _ in range(int(builder.rng.poisson(_daily_rate(config, day)))):
+        rate = _daily_rate(config, day, float(swings[offset // 30]))
+        for _ in range(int(builder.rng.poisson(rate))):
             builder.account(day)
     # Deals are listed in the order they were created, as a CRM would list them.
     deals = sorted(builder.deals, key=lambda deal: (deal.created, deal.deal_id))
