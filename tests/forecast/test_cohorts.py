@@ -38,7 +38,13 @@ def account(
         return None if offset is None else DAY0 + timedelta(days=offset)
 
     return AccountRecord(
-        name, DAY0, source, touches, day(opportunity), day(disqualified), DAY0 + timedelta(days=watched)
+        name,
+        DAY0,
+        source,
+        touches,
+        day(opportunity),
+        day(disqualified),
+        DAY0 + timedelta(days=watched),
     )
 
 
@@ -98,7 +104,9 @@ def build(rows: list[tuple[int, int, int, str]]) -> list[AccountRecord]:
         watched = max(watched, 1)
         opportunity = opp % watched if kind in ("opportunity", "both") else None
         disqualified = dq % watched if kind in ("disqualified", "both") else None
-        out.append(account(f"x{i}", opportunity=opportunity, disqualified=disqualified, watched=watched))
+        out.append(
+            account(f"x{i}", opportunity=opportunity, disqualified=disqualified, watched=watched)
+        )
     return out
 
 

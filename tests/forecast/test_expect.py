@@ -31,10 +31,16 @@ def test_an_open_account_gets_the_conditional_probability() -> None:
     # Four accounts: opportunities on days 10 and 40, one watched 100 days with nothing,
     # one 20 days old and open. KM: F(10) = 1/4, F(40) = 1/4 + 3/4 * 1/2 = 5/8 (two at risk).
     records = [
-        AccountRecord("a", DAY0, "s", 1, DAY0 + timedelta(days=10), None, DAY0 + timedelta(days=100)),
-        AccountRecord("b", DAY0, "s", 1, DAY0 + timedelta(days=40), None, DAY0 + timedelta(days=100)),
+        AccountRecord(
+            "a", DAY0, "s", 1, DAY0 + timedelta(days=10), None, DAY0 + timedelta(days=100)
+        ),
+        AccountRecord(
+            "b", DAY0, "s", 1, DAY0 + timedelta(days=40), None, DAY0 + timedelta(days=100)
+        ),
         AccountRecord("c", DAY0, "s", 1, None, None, DAY0 + timedelta(days=100)),
-        AccountRecord("d", DAY0 + timedelta(days=80), "s", 1, None, None, DAY0 + timedelta(days=100)),
+        AccountRecord(
+            "d", DAY0 + timedelta(days=80), "s", 1, None, None, DAY0 + timedelta(days=100)
+        ),
     ]
     curve = payoff_curve(records, competing=False, horizon=120)
     assert curve.at(40) == pytest.approx(5 / 8)

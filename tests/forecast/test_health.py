@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import pytest
 from scipy import stats
 
-from spoor.forecast.cohorts import payoff_curve
+from spoor.forecast.cohorts import PayoffCurve, payoff_curve
 from spoor.forecast.health import (
+    HealthCheck,
     gap_window,
     littles_law,
     month_span,
@@ -29,10 +30,12 @@ WARNING = re.compile(
 )
 
 
-def gap_check(history: History, as_of: date):  # type: ignore[no-untyped-def]
+def gap_check(history: History, as_of: date) -> tuple[HealthCheck, PayoffCurve]:
     known = accounts_as_of(history.accounts, as_of)
     curve = payoff_curve(known, horizon=365, replicates=0)
-    return prospecting_gap(first_touches_per_day(history.accounts, START, as_of), as_of, curve), curve
+    return prospecting_gap(
+        first_touches_per_day(history.accounts, START, as_of), as_of, curve
+    ), curve
 
 
 def test_a_gap_is_a_named_warning_with_the_months_that_suffer(
@@ -51,6 +54,7 @@ def test_a_gap_is_a_named_warning_with_the_months_that_suffer(
     first, last = gap_window(as_of, curve)
     assert abs((first - (date(2024, 9, 7) + timedelta(days=low))).days) <= 5
     assert (match[3], match[4]) == ("September", "November")
+    assert (last.year, last.month) == (2024, 11)
     # "About N fewer" is the size of the real shortfall (same seed, without the gap).
     window = (GAP_START, GAP_START + timedelta(days=150))
     lost = (
