@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from spoor.analytics.stats import DIMENSIONS, Report, Totals
 from spoor.ingest.logimport import ImportSummary
 from spoor.leads.service import Lead
 from spoor.prospecting.huntlist import HuntRow
+from spoor.prospecting.tasks import Task
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -233,7 +235,24 @@ def hunt_table(rows: list[HuntRow]) -> Table:
     table.add_column("Priority", justify="right")
     table.add_column("Owner")
     table.add_column("Why now", overflow="fold", min_width=28, max_width=70)
+    table.add_column("Next", overflow="fold", max_width=40)
     for n, row in enumerate(rows, start=1):
         why = row.why_now + (" (late!)" if row.sla_breached else "")
-        table.add_row(str(n), row.lead.name, f"{row.lead.priority:.0f}", row.owner or "pool", why)
+        if row.warning:
+            why += f"\n[yellow]{row.warning}[/]"
+        table.add_row(str(n), row.lead.name, f"{row.lead.priority:.0f}", row.owner or "pool", why,
+                      row.next_step)  # fmt: skip
+    return table
+
+
+def task_table(tasks: list[Task], now: float) -> Table:
+    table = Table(title=f"Open tasks · {len(tasks)}", title_justify="left", header_style="bold")
+    table.add_column("Id", justify="right")
+    table.add_column("Due")
+    table.add_column("Task")
+    table.add_column("Account", overflow="fold")
+    for task in tasks:
+        due = time.strftime("%Y-%m-%d %H:%M", time.gmtime(task.due_at))
+        late = "[red]" if task.due_at < now - 3600 else ""
+        table.add_row(str(task.id), f"{late}{due}", task.title, task.org)
     return table

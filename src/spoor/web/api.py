@@ -27,7 +27,11 @@ from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.prospecting.activities import OUTCOMES, ActivityError, history, log_activity
-from spoor.prospecting.claims import Claim, ClaimError, claim, get_claim, release
+from spoor.prospecting.cadences import CADENCES, active_run, claim_and_start, finish, start
+from spoor.prospecting.claims import Claim, ClaimError, get_claim, release
+from spoor.prospecting.contacts import ContactError, add_contact, contacts_of
+from spoor.prospecting.routine import routine
+from spoor.prospecting.tasks import TaskError, open_tasks, snooze
 from spoor.prospecting.today import today
 from spoor.sites import Site, get_site, list_sites
 from spoor.users import Role, User, list_users
@@ -342,7 +346,7 @@ def claim_status(request: Request, org_id: int, user: Reader) -> ClaimOut | None
 )
 def claim_account(request: Request, org_id: int, user: Reader) -> ClaimOut:
     try:
-        found = _run(request, lambda conn: claim(conn, org_id, user), write=True)
+        found = _run(request, lambda conn: claim_and_start(conn, org_id, user), write=True)
     except ClaimError as exc:
         raise HTTPException(409, str(exc)) from exc
     return _claim_out(found)
@@ -375,7 +379,8 @@ def log_account_activity(
         )
     except ActivityError as exc:
         raise HTTPException(400, str(exc)) from exc
-    return done.__dict__
+    following = done.next_task.as_json() if done.next_task else None
+    return {**done.__dict__, "next_task": following}
 
 
 @api.get("/organizations/{org_id}/activities", summary="What the team did on an account")
@@ -387,9 +392,90 @@ def account_activities(request: Request, org_id: int, user: Reader) -> list[dict
 def hunt(request: Request, domain: str, user: Reader) -> list[dict[str, Any]]:
     def work(conn: Connection) -> list[dict[str, Any]]:
         site, _ = _site_period(conn, domain, "today")
-        return [row.as_json() for row in today(conn, site, user, time.time())]
+        lapse = request.app.state.settings.claim_lapse_days
+        return [row.as_json() for row in today(conn, site, user, time.time(), lapse_days=lapse)]
 
     return _run(request, work)
+
+
+@api.get("/tasks", summary="Your open tasks, soonest first")
+def my_tasks(
+    request: Request, user: Reader,
+    due_within_days: Annotated[float | None, Query(ge=0, le=365)] = None,
+) -> list[dict[str, object]]:  # fmt: skip
+    by = time.time() + due_within_days * 86_400 if due_within_days is not None else None
+    return [t.as_json() for t in _run(request, lambda c: open_tasks(c, user.id, due_before=by))]
+
+
+class TaskChange(BaseModel):
+    action: Literal["done", "skipped", "snooze"]
+    reason: str | None = Field(None, description="Needed to skip or snooze")
+    days: float = Field(1, gt=0, le=90, description="How long a snooze lasts")
+
+
+@api.post("/tasks/{task_id}", summary="Mark a task done, skip it or snooze it")
+def change_task(
+    request: Request, task_id: int, body: TaskChange, user: Reader
+) -> dict[str, object]:
+    def work(conn: Connection) -> dict[str, object]:
+        if body.action == "snooze":
+            later = time.time() + body.days * 86_400
+            return {"task": snooze(conn, task_id, later, body.reason or "", user.id).as_json()}
+        following = finish(conn, task_id, user.id, body.action, body.reason)
+        return {"next_task": following.as_json() if following else None}
+
+    try:
+        return _run(request, work, write=True)
+    except TaskError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+@api.get("/organizations/{org_id}/cadence", summary="The cadence running on an account")
+def account_cadence(request: Request, org_id: int, user: Reader) -> dict[str, object] | None:
+    run = _run(request, lambda conn: active_run(conn, org_id))
+    return run.as_json() if run else None
+
+
+@api.post("/organizations/{org_id}/cadence", summary="Start a cadence on an account")
+def start_cadence(
+    request: Request, org_id: int, user: Reader,
+    cadence: Annotated[str, Query(description=", ".join(CADENCES))],
+) -> dict[str, object]:  # fmt: skip
+    try:
+        run = _run(request, lambda conn: start(conn, org_id, user.id, cadence), write=True)
+    except TaskError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return run.as_json()
+
+
+class ContactIn(BaseModel):
+    name: str
+    role: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    linkedin: str | None = None
+
+
+@api.get("/organizations/{org_id}/contacts", summary="The people at an account")
+def account_contacts(request: Request, org_id: int, user: Reader) -> list[dict[str, object]]:
+    return [c.as_json() for c in _run(request, lambda conn: contacts_of(conn, org_id))]
+
+
+@api.post("/organizations/{org_id}/contacts", summary="Add a person you found at an account")
+def add_account_contact(
+    request: Request, org_id: int, body: ContactIn, user: Reader
+) -> dict[str, object]:
+    try:
+        made = _run(request, lambda conn: add_contact(
+            conn, org_id, **body.model_dump(), user_id=user.id), write=True)  # fmt: skip
+    except ContactError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return made.as_json()
+
+
+@api.get("/me/routine", summary="Your golden hours, goals, streak and adherence")
+def my_routine(request: Request, user: Reader) -> dict[str, object]:
+    return _run(request, lambda conn: routine(conn, user, time.time())).as_json()
 
 
 @api.get("/ipdata", summary="The IP datasets and when they were imported")

@@ -247,7 +247,7 @@ def create_app(settings: Settings) -> Spoor:
         middleware=[Middleware(SecurityHeaders), cors, sessions],
         exception_handlers={HTTPException: http_error},
     )
-    app.state.settings = settings
+    app.state.settings = api.state.settings = settings
     app.state.login_limiter = LoginLimiter(settings.login_attempts)
     app.state.ip_update = admin.IpUpdate()
     return Spoor(app)

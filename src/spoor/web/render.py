@@ -84,6 +84,13 @@ def back_to(request: Request, text: str, error: bool = False, to: str = "/") -> 
     return RedirectResponse(to, 303)
 
 
+def refused(request: Request, error: Exception, to: str = "/") -> RedirectResponse:
+    """Back to the form's page with the service's reason, as a sentence."""
+    text = str(error)
+    return back_to(request, text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."),
+                   True, to)  # fmt: skip
+
+
 async def read(request: Request, work: Callable[[Connection], T]) -> T:
     """Run a service function on a read connection, off the event loop."""
     return await _run(request, work, transaction=False)

@@ -33,7 +33,7 @@ from spoor.prospecting.today import today
 from spoor.users import User, UserError, update_user
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
-from spoor.web.render import back_to, page, read, write
+from spoor.web.render import back_to, page, read, refused, write
 
 DAY = 86_400
 
@@ -103,7 +103,7 @@ async def change_task(request: Request) -> Response:
     try:
         return back_to(request, await write(request, change), to=str(form.get("next", "/today")))
     except TaskError as exc:
-        return back_to(request, str(exc).capitalize() + ".", True, str(form.get("next", "/today")))
+        return refused(request, exc, str(form.get("next", "/today")))
 
 
 @guard()
@@ -142,7 +142,7 @@ async def change_account(request: Request) -> Response:
     try:
         return back_to(request, await write(request, change), to=back)
     except (TaskError, ContactError, ValueError) as exc:
-        return back_to(request, str(exc).capitalize() + ".", True, back)
+        return refused(request, exc, back)
 
 
 @guard()
@@ -155,7 +155,7 @@ async def routine_page(request: Request) -> Response:
         try:
             text, secret = await write(request, lambda conn: _change_routine(conn, user, form))
         except (RoutineError, UserError, ValueError) as exc:
-            return back_to(request, str(exc).capitalize() + ".", True, "/routine")
+            return refused(request, exc, "/routine")
         if secret is None:
             return back_to(request, text, to="/routine")
     now = time.time()

@@ -29,7 +29,7 @@ from spoor.prospecting.tasks import TASK_KINDS, Task, open_tasks
 from spoor.users import Role
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
-from spoor.web.render import back_to, page, read, when, write
+from spoor.web.render import back_to, page, read, refused, when, write
 from spoor.web.tables import Column, Table, export
 
 LIMIT = 100
@@ -174,7 +174,7 @@ async def log_lead_activity(request: Request) -> Response:
     try:
         done = await write(request, log)
     except ActivityError as exc:
-        return back_to(request, str(exc).capitalize() + ".", True, back)
+        return refused(request, exc, back)
     text = f"Logged: {done.kind}{f' ({done.outcome})' if done.outcome else ''}."
     if done.next_task:
         text += f" Next: {done.next_task.title}."
@@ -199,7 +199,7 @@ async def change_claim(request: Request) -> Response:
     try:
         return back_to(request, await write(request, change), to=back)
     except ClaimError as exc:
-        return back_to(request, str(exc).capitalize() + ".", True, back)
+        return refused(request, exc, back)
 
 
 @guard(Role.MANAGER)
