@@ -16,6 +16,7 @@ import uvicorn
 from spoor.db.engine import open_database
 from spoor.demo.run import DEMO_PASSWORD, DEMO_USERS
 from spoor.demo.simulator import demo_company
+from spoor.demo.team import TEAM
 from spoor.ingest.logformats import MalformedLine, get_format
 from spoor.leads.alerts import add_channel, add_rule
 from spoor.leads.channels import summary, text
@@ -118,8 +119,9 @@ def serve_and_replay(demo_dir: Path, log: Path, port: int, say: Callable[[str], 
         tag = snippet(site, base) if site else "(no site)"
         say(f"Tracking endpoints are live at {base} (Ctrl-C to stop). The snippet:\n  {tag}")
         say(
-            f"Open {base}/ and sign in as {DEMO_USERS[0][0]} (admin) or {DEMO_USERS[1][0]} "
-            f"(rep), password {DEMO_PASSWORD}"
+            f"Open {base}/ and sign in as {DEMO_USERS[0][0]} (admin), {DEMO_USERS[1][0]} "
+            f"(a rep: see /today) or {TEAM[0][0]} (a manager: see /team), "
+            f"password {DEMO_PASSWORD}"
         )
         if site and hottest:
             say(f"Now {hottest[0].name}, the hottest lead, sends the demo form ...")

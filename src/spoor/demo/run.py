@@ -13,6 +13,7 @@ from spoor.analytics.stats import Report, report
 from spoor.db.engine import open_database
 from spoor.demo.ipdata import write_as2types, write_asn_csv, write_rpsl
 from spoor.demo.simulator import DEFAULT_VISITS_PER_DAY, demo_company, write_log
+from spoor.demo.team import seed_team
 from spoor.identify.asntypes import read_asn_types
 from spoor.identify.ipdb import import_asn_types, import_dataset
 from spoor.ingest.logimport import ImportSummary, Progress, import_logs
@@ -73,9 +74,12 @@ def build_demo(
     import_asn_types(engine, "demo-as2types", read.format, str(types_file), types, stamp)
     with engine.begin() as conn:
         site = add_site(conn, company.domain, company.timezone, stamp)
-        for email, role, name in DEMO_USERS:
-            add_user(conn, email, DEMO_PASSWORD, role, stamp, name)
+        reps = [add_user(conn, email, DEMO_PASSWORD, role, stamp, name)
+                for email, role, name in DEMO_USERS]  # fmt: skip
     summary = import_logs(engine, settings, [str(log)], site=site.domain, progress=progress)
+    with engine.begin() as conn:
+        top = leads(conn, site, int(now.timestamp()), limit=40)
+        seed_team(conn, [u for u in reps if u.role is Role.REP], top, now, DEMO_PASSWORD, seed)
     month = parse_period("30d", now.date())
     with engine.connect() as conn:
         result = report(conn, site, month)
