@@ -120,6 +120,19 @@ def _smtp_security(text: str) -> str:
     return text
 
 
+def _log_format(text: str) -> str:
+    if text not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return text
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be debug, info, warning or error")
+    return level
+
+
 def _secret_key(text: str) -> str:
     if text and len(text) < 32:
         raise ValueError("must be empty or at least 32 characters")
@@ -261,6 +274,30 @@ SETTINGS: tuple[Setting, ...] = (
         "login_attempts",
     ),
     Setting(
+        "SPOOR_LOG_FORMAT",
+        "text",
+        "Log lines of `spoor serve`, its live consumer and alerts on standard error: `text` "
+        "for people, `json` (one object a line) for a log collector.",
+        _log_format,
+        "log_format",
+    ),
+    Setting(
+        "SPOOR_LOG_LEVEL",
+        "info",
+        "The least severe log lines written: debug, info, warning or error.",
+        _log_level,
+        "log_level",
+    ),
+    Setting(
+        "SPOOR_METRICS_TOKEN",
+        "",
+        "Bearer token that /metrics requires (Prometheus `authorization` credentials). "
+        "Empty: /metrics answers only requests from this machine that did not come through "
+        "a proxy.",
+        str,
+        "metrics_token",
+    ),
+    Setting(
         "SPOOR_SMTP_HOST",
         "",
         "Mail server for alert and digest e-mails. Empty: e-mail channels cannot send.",
@@ -330,6 +367,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     login_attempts: int = 10
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_security: str = "none"

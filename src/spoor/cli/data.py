@@ -160,16 +160,21 @@ def serve_command(
     """Run the web app, its JSON API and the tracking endpoints with uvicorn."""
     import uvicorn
 
+    from spoor.ops.logs import configure as configure_logging
     from spoor.web.app import create_app
 
     settings = load_settings()
+    configure_logging(settings)
     # uvicorn turns SIGTERM and SIGINT into a graceful shutdown: the lifespan then stores
-    # every accepted hit before the process exits.
+    # every accepted hit before the process exits. Its own lines go through our handler
+    # (log_config=None); no access log, as it would write every visitor's address.
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
         timeout_graceful_shutdown=30,
         proxy_headers=False,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import logging
 import os
 import time
 from collections import Counter
@@ -41,6 +42,7 @@ from spoor.ingest.visitors import VisitorHasher
 from spoor.settings import Settings
 from spoor.sites import list_sites
 
+log = logging.getLogger("spoor.consumer")
 FSYNC_SECONDS = 1.0
 POLL_SECONDS = 0.05
 Item = tuple[RawHit, Position]
@@ -153,12 +155,23 @@ class Consumer:
             done = self._start()
             if writer_first is not None and self.progress is not None:
                 self.progress.found(complete_lines(self.spool_dir, done, writer_first))
+                log.info(
+                    "live consumer started; %d hits in the spool from before",
+                    self.progress.backlog,
+                    extra={"backlog": self.progress.backlog},
+                )
             reader = SpoolReader(self.spool_dir, done)
             try:
                 reader.stored(done)  # segments left by a crash after they were stored
                 self._loop(reader, stop, orphaned)
             finally:
                 reader.close()
+                log.info(
+                    "live consumer stopped: %d hits stored, %d set aside",
+                    self.stored,
+                    self.rejected,
+                    extra={"stored": self.stored, "rejected": self.rejected},
+                )
 
     def _loop(
         self, reader: SpoolReader, stop: Callable[[], bool], orphaned: Callable[[], bool]
@@ -267,6 +280,7 @@ class Consumer:
                 self._write(items)
                 return
             except Exception as exc:
+                log.warning("storing %d hits failed (try %d): %r", len(items), attempt + 1, exc)
                 self._set_error(exc)
                 self._forget_sessions()
                 time.sleep(0.2 * (attempt + 1))
@@ -287,6 +301,7 @@ class Consumer:
         """A hit no retry can store (e.g. refused by the database) goes aside, counted."""
         with (self.spool_dir / "rejected.jsonl").open("ab") as rejected:
             rejected.write(encode(raw))
+        log.error("a hit the store refused is set aside in spool/rejected.jsonl: %r", self.error)
         self._count(rejected=1)
 
     def _write(self, items: list[Item]) -> None:

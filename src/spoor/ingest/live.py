@@ -15,6 +15,7 @@ import atexit
 import multiprocessing
 import os
 import signal
+from collections import Counter
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
@@ -25,6 +26,7 @@ from spoor.ingest.consumer import Consumer, Progress
 from spoor.ingest.pipeline import OrgResolver
 from spoor.ingest.rawhit import RawHit
 from spoor.ingest.spool import SpoolWriter, encode
+from spoor.ops.logs import configure as configure_logging
 from spoor.settings import Settings
 
 ResolverFactory = Callable[[Engine], OrgResolver]
@@ -47,6 +49,7 @@ class LiveIngest:
         self.progress = Progress(_CONTEXT)
         self._writer = SpoolWriter(settings.data_dir / "spool")
         self._appended = 0
+        self.refused: Counter[str] = Counter()  # hits not acknowledged, by why (metrics)
         self._room = 0  # hits that may be accepted before pending() is read again
         self._process: BaseProcess = _CONTEXT.Process(
             target=_consume,
@@ -64,14 +67,25 @@ class LiveIngest:
         if len(hits) > self._room:  # the consumer's progress is read only when it matters
             self._room = self.max_pending - self.pending()
             if len(hits) > self._room:
+                self.refused["backlog"] += len(hits)
                 return False
         try:
             self._writer.append(encode(hits[0]) if len(hits) == 1 else b"".join(map(encode, hits)))
         except OSError:  # a full disk: not acknowledged (lines written may still be stored)
+            self.refused["spool_write"] += len(hits)
             return False
         self._appended += len(hits)
         self._room -= len(hits)
         return True
+
+    @property
+    def accepted(self) -> int:
+        """Hits acknowledged by this server since it started."""
+        return self._appended
+
+    @property
+    def consumer_pid(self) -> int | None:
+        return self._process.pid
 
     def pending(self) -> int:
         """Hits acknowledged (or found in the spool at start) and not stored yet."""
@@ -128,6 +142,7 @@ def _consume(
     service manager's SIGTERM to the whole group must not cut a batch short."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    configure_logging(settings)  # a spawned process starts with logging unset
     engine = make_engine(settings.sqlalchemy_url)
     try:
         consumer = Consumer(

@@ -362,6 +362,11 @@ class AlertWatcher:
         at = time.time()
         attempts.append({"at": at, "ok": ok, "detail": detail})
         values: dict[str, Any] = {"attempts": json.dumps(attempts)}
+        extra = {"delivery": delivery_id, "channel": channel.id, "latency": at - row.event_at}
+        if ok:
+            log.info("alert %d sent to channel %d", delivery_id, channel.id, extra=extra)
+        else:
+            log.warning("alert %d not sent: %s", delivery_id, detail, extra=extra)
         if ok:
             values |= {"status": "sent", "sent_at": at}
         elif len(attempts) >= MAX_TRIES or not channel.enabled:

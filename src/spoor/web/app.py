@@ -28,30 +28,13 @@ from spoor.db.engine import open_database
 from spoor.identify.resolver import LiveResolver
 from spoor.ingest.live import LiveIngest
 from spoor.leads.alerts import AlertWatcher
+from spoor.ops import metrics
 from spoor.settings import Settings
-from spoor.web import collect
+from spoor.web import collect, ops
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
 from spoor.web.pages import account, admin, alerts, companies, hunt, leads, overview, team
 from spoor.web.render import page
-
-
-async def healthz(request: Request) -> JSONResponse:
-    live: LiveIngest = request.app.state.live
-    error = live.error
-    if not live.alive():
-        error = "the consumer has stopped"
-    return JSONResponse(
-        {
-            "ok": error is None,
-            "pending": live.pending(),
-            "stored": live.stored,
-            "rejected": live.rejected,
-            "error": error,
-        },
-        200 if error is None else 503,
-    )
-
 
 TRACKER = Path(__file__).with_name("static") / "spoor.js"
 
@@ -117,7 +100,8 @@ PUBLIC = [
     Route("/api/send", collect.umami_send, methods=["POST"]),
     Route("/matomo.php", collect.matomo_track, methods=["GET", "POST"]),
     Route("/piwik.php", collect.matomo_track, methods=["GET", "POST"]),
-    Route("/healthz", healthz),
+    Route("/healthz", ops.healthz),
+    Route("/metrics", ops.metrics),  # its own check: a bearer token, or this machine only
     Route("/calendar/{secret:str}.ics", hunt.calendar_feed),
 ]
 TRACKING = ("/api/collect", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/js/")
@@ -216,6 +200,9 @@ def create_app(settings: Settings) -> Spoor:
         app.state.live = live
         app.state.engine = engine
         app.state.collector = collect.Collector(settings, engine, live)
+        app.state.metrics = metrics.registry(
+            engine, settings.data_dir / "spool", live, app.state.collector.refused
+        )
         api.state.engine = engine
         try:
             yield

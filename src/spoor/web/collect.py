@@ -14,7 +14,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -56,6 +56,7 @@ class Collector:
         self.live = live
         self._sites: dict[str, tuple[float, Site | None]] = {}
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.refused: Counter[int] = Counter()  # requests answered 4xx/5xx, by status (metrics)
 
     # --- requests -------------------------------------------------------------------------
 
@@ -229,6 +230,8 @@ class JsonEndpoint:
             head = _head(body, _JSON)
         else:
             status, body, head = self.accepted
+        if status >= 400:
+            collector.refused[status] += 1
         if cors:
             head = head + (_CORS_ORIGIN if headers.get("origin") is not None else _CORS)
         await send({"type": "http.response.start", "status": status, "headers": head})
@@ -261,10 +264,13 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             collector.rate_limit(collector.client_ip(_peer(request.scope), request.headers))
             return await handler(collector, request)
         except Refused as exc:
+            collector.refused[exc.status] += 1
             return JSONResponse({"error": exc.reason}, exc.status, headers=exc.headers)
         except BadPayload as exc:
+            collector.refused[400] += 1
             return JSONResponse({"error": str(exc)}, 400)
         except Exception:  # a bug must not turn a visitor's request into a 500
+            collector.refused[400] += 1
             log.exception("could not process a tracking request")
             return JSONResponse({"error": "the request could not be processed"}, 400)
 

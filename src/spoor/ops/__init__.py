@@ -1,0 +1,1 @@
+"""Running Spoor: backup and restore, the doctor, health and metrics, log lines."""
