@@ -72,7 +72,8 @@ def save_stage(
     probability: float | None = None,
     outcome: str | None = None,
 ) -> Stage:
-    """Add a stage, or change one's name, position or probability.
+    """Add a stage, or change one's name, position (0 = first; the others make room) or
+    probability. A new stage goes last unless a position is given.
 
     ``outcome`` ("won" or "lost") is only for a new stage: turning an open stage into a
     closing one would leave its open deals closed without an outcome.
@@ -88,8 +89,6 @@ def save_stage(
     values: dict[str, object] = {}
     if name is not None:
         values["name"] = name.strip() or key
-    if position is not None:
-        values["position"] = position
     if probability is not None:
         values["probability"] = probability
     if existing is not None:
@@ -98,19 +97,29 @@ def save_stage(
             raise StageError(f"stage {key!r} exists; its outcome cannot change")
         if values:
             conn.execute(deal_stages.update().where(deal_stages.c.key == key).values(**values))
-        return get_stage(conn, key)
-    last = conn.execute(select(func.max(deal_stages.c.position))).scalar()
-    conn.execute(
-        deal_stages.insert().values(
-            key=key,
-            name=values.get("name", key.replace("_", " ").capitalize()),
-            position=values.get("position", (last if last is not None else -1) + 1),
-            probability=values.get("probability", 1.0 if outcome == "won" else 0.0),
-            is_won=outcome == "won",
-            is_lost=outcome == "lost",
+    else:
+        last = conn.execute(select(func.max(deal_stages.c.position))).scalar()
+        conn.execute(
+            deal_stages.insert().values(
+                key=key,
+                name=values.get("name", key.replace("_", " ").capitalize()),
+                position=(last if last is not None else -1) + 1,
+                probability=values.get("probability", 1.0 if outcome == "won" else 0.0),
+                is_won=outcome == "won",
+                is_lost=outcome == "lost",
+            )
         )
-    )
+    if position is not None:
+        _move_to(conn, key, position)
     return get_stage(conn, key)
+
+
+def _move_to(conn: Connection, key: str, position: int) -> None:
+    """Put a stage at ``position`` (0 = first) and number the others around it."""
+    keys = [s.key for s in list_stages(conn) if s.key != key]
+    keys.insert(max(0, min(position, len(keys))), key)
+    for index, each in enumerate(keys):
+        conn.execute(deal_stages.update().where(deal_stages.c.key == each).values(position=index))
 
 
 def remove_stage(conn: Connection, key: str) -> None:
