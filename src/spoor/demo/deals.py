@@ -40,6 +40,8 @@ NAMES = ("Alder", "Basalt", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Har
          "Rowan", "Summit", "Tundra", "Umber", "Vista", "Willow", "Yarrow", "Zenith")  # fmt: skip
 KINDS = ("Logistics", "Foods", "Systems", "Health", "Energy", "Bouw", "Retail", "Labs",
          "Finance", "Media", "Robotics", "Textiles")  # fmt: skip
+PLACES = ("Noord", "Zuid", "Rhein", "Nordic", "Alpine", "Baltic", "Atlantic", "Central",
+          "Danube", "Iberia", "Benelux", "Celtic")  # fmt: skip
 SUFFIXES = ("B.V.", "GmbH", "Ltd", "N.V.", "AB", "SA")
 
 
@@ -64,8 +66,12 @@ def demo_config(as_of: date, seed: int = 7) -> SimulationConfig:
 
 
 def _name(index: int) -> str:
-    a, b, c = NAMES[index % len(NAMES)], KINDS[(index // len(NAMES)) % len(KINDS)], index
-    return f"{a} {b} {SUFFIXES[c % len(SUFFIXES)]} {c // (len(NAMES) * len(KINDS)) + 1}"
+    """A made-up company name, different for each of the first 21,600 indexes."""
+    parts = []
+    for words in (NAMES, KINDS, PLACES, SUFFIXES):
+        index, digit = divmod(index, len(words))
+        parts.append(words[digit])
+    return " ".join(parts) + (f" {index + 1}" if index else "")
 
 
 def _noon(day: date) -> float:
