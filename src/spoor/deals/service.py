@@ -277,3 +277,24 @@ def may_change(deal: Deal, user: User) -> bool:
 def check_may_change(deal: Deal, user: User) -> None:
     if not may_change(deal, user):
         raise DealError(f"deal {deal.id} is {deal.owner}'s; ask them or a manager")
+
+
+def set_stage(
+    conn: Connection,
+    deal_id: int,
+    stage: str,
+    *,
+    reason: str | None = None,
+    competitor: str | None = None,
+    at: float | None = None,
+) -> Deal:
+    """Move a deal to any stage: a won or lost stage closes it (the API's one verb)."""
+    try:
+        target = get_stage(conn, stage)
+    except StageError as exc:
+        raise DealError(str(exc)) from exc
+    if target.is_won:
+        return win(conn, deal_id, at)
+    if target.is_lost:
+        return lose(conn, deal_id, reason, competitor, at)
+    return move_stage(conn, deal_id, stage, at)

@@ -32,7 +32,7 @@ from spoor.settings import Settings
 from spoor.web import collect
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, alerts, companies, hunt, leads, overview, team
+from spoor.web.pages import account, admin, alerts, companies, deals, hunt, leads, overview, team
 from spoor.web.render import page
 
 
@@ -95,6 +95,10 @@ PAGES = [
     Route("/leads/{org_id:int}/activities", leads.log_lead_activity, methods=["POST"]),
     Route("/leads/{org_id:int}/{what:str}", hunt.change_account, methods=["POST"]),
     Route("/team", team.team_page),
+    Route("/forecast", deals.forecast_page),
+    Route("/deals", deals.deals_page),
+    Route("/deals", deals.add_deal, methods=["POST"]),
+    Route("/deals/{deal_id:int}", deals.change_deal, methods=["POST"]),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),
@@ -241,6 +245,7 @@ def create_app(settings: Settings) -> Spoor:
         https_only=settings.public_url.startswith("https://"),
     )
     api = create_api()
+    api.state.settings = settings  # the forecast reads days in the team's time zone
     app = Starlette(
         routes=[*PUBLIC, *PAGES, Mount("/api/v1", api)],
         lifespan=lifespan,
