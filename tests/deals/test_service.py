@@ -121,7 +121,12 @@ def test_stages_can_be_added_changed_and_removed(engine: Engine) -> None:
     with engine.begin() as conn:
         demo = save_stage(conn, "demo", name="Demo given", position=2, probability=0.4)
         save_stage(conn, "proposal", position=3, probability=0.6)
-        assert [s.key for s in list_stages(conn)][:4] == ["discovery", "qualified", "demo", "proposal"]
+        assert [s.key for s in list_stages(conn)][:4] == [
+            "discovery",
+            "qualified",
+            "demo",
+            "proposal",
+        ]
         assert (demo.name, demo.probability, demo.closes) == ("Demo given", 0.4, False)
         deal = create_deal(conn, org_id, rep.id, amount=5, stage="demo", at=T0)
         with pytest.raises(StageError, match="1 deals are in stage 'demo'"):

@@ -50,7 +50,7 @@ def _percent_ticks(top: float) -> tuple[float, float]:
 def payoff_chart(curve: PayoffCurve, width: int = 720, height: int = 260) -> CurveChart:
     """F(d) for d = 0..180 with its interval, and markers at 30, 90 and 180 days."""
     left, top, bottom = 52, 12, 30
-    plot_w, plot_h = width - left - 12, height - top - bottom
+    plot_w, plot_h = width - left - 24, height - top - bottom  # room for the last label
     days = min(SHOWN_DAYS, curve.horizon)
     axis_top, step = _percent_ticks(max(float(curve.upper[: days + 1].max()), 0.01))
 

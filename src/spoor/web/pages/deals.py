@@ -111,6 +111,7 @@ class DealsView:
 def _load_deals(conn: Connection, user: User) -> DealsView:
     manager = user.role.allows(Role.MANAGER)
     found = list_deals(conn, user_id=None if manager else user.id, limit=300)
+    found.sort(key=lambda deal: not deal.is_open)  # open deals first, each part newest first
     owners = [u for u in list_users(conn) if not u.disabled] if manager else [user]
     return DealsView(found, list_stages(conn), owners)
 
