@@ -44,7 +44,9 @@ def test_forecast_page_in_chromium(world: World, chromium: str) -> None:
             expect(chart).to_be_visible()
             expect(chart).to_have_attribute("role", "img")
             box = page.locator("figure.curve polyline.line").bounding_box()
-            assert box is not None and box["width"] > 300 and box["height"] > 20
+            assert box is not None
+            assert box["width"] > 300
+            assert box["height"] > 20
             gap = page.locator('li[data-check="prospecting_gap"]')
             expect(gap).to_be_visible()
             expect(gap).to_have_class("alert")
