@@ -2,7 +2,7 @@
 prints it, recorded into bench/README.md.
 
 Writes the history `spoor demo` writes (spoor.demo.deals: seed 7, two years, prospecting
-down 60% in the last 30 days) into a scratch database as of a fixed day, so the table
+down 80% in the last 30 days) into a scratch database as of a fixed day, so the table
 does not move with the calendar, then runs the real command on it.
 
     .venv/bin/python bench/forecast_demo.py [--as-of 2026-11-30] [--record]

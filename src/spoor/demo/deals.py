@@ -55,13 +55,14 @@ class Written:
 
 
 def demo_config(as_of: date, seed: int = 7) -> SimulationConfig:
-    """Two years up to ``as_of`` with prospecting down 60% in the last 30 days."""
+    """Two years up to ``as_of`` with prospecting down 80% in the last 30 days (deep enough
+    to stay an alert next to the demo team's own month of logged activity)."""
     return SimulationConfig(
         seed=seed,
         start=as_of - timedelta(days=HISTORY_DAYS),
         days=HISTORY_DAYS,
         first_touches_per_weekday=FIRST_TOUCHES_PER_WEEKDAY,
-        gap=gap_before(as_of, days=30, drop=0.6),
+        gap=gap_before(as_of, days=30, drop=0.8),
     )
 
 
