@@ -1,9 +1,20 @@
 """The `spoor` command line: each command parses its options, calls a service, renders."""
 
-from spoor.cli import data, identify, leads, ops, orgs, prospecting, users
+from spoor.cli import data, deals, identify, leads, ops, orgs, prospecting, users
 from spoor.cli.app import app
 
-__all__ = ["app", "data", "identify", "leads", "main", "ops", "orgs", "prospecting", "users"]
+__all__ = [
+    "app",
+    "data",
+    "deals",
+    "identify",
+    "leads",
+    "main",
+    "ops",
+    "orgs",
+    "prospecting",
+    "users",
+]
 
 
 def main() -> None:

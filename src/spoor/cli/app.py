@@ -23,3 +23,9 @@ leads_app = typer.Typer(help="Leads: organizations ranked by fit and intent.")
 app.add_typer(leads_app, name="leads")
 rules_app = typer.Typer(help="Lead scoring rules, as TOML.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+deal_app = typer.Typer(
+    help="Deals: opportunities on accounts and their stages.", no_args_is_help=True
+)
+app.add_typer(deal_app, name="deal")
+forecast_app = typer.Typer(help="The 30-day rule forecast: what prospecting will bring.")
+app.add_typer(forecast_app, name="forecast")

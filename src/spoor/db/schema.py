@@ -568,3 +568,51 @@ interruptions = Table(
     Column("note", String(300)),
     Index(None, "user_id", "at"),
 )
+
+# The team's deal stages, in order (Spoor serves one team, so one set). `probability` is the
+# team's own guess, shown next to the forecast's measured win rates; won and lost close a deal.
+deal_stages = Table(
+    "deal_stages",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("position", SmallInteger, nullable=False),  # "order" is an SQL keyword
+    Column("probability", Float, nullable=False),
+    Column("is_won", Boolean, nullable=False, server_default=false()),
+    Column("is_lost", Boolean, nullable=False, server_default=false()),
+)
+
+# Opportunities: one per account and attempt. Days are epoch seconds like every other time;
+# `expected_close` is a calendar day. `stage` is a deal_stages key (not a foreign key, so a
+# renamed or removed stage never deletes history).
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("name", String(200), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("expected_close", Date),
+    Column("created_at", Float, nullable=False),
+    Column("closed_at", Float),
+    Column("outcome", String(4)),  # won | lost, once closed
+    Column("loss_reason", String(200)),
+    Column("competitor", String(200)),  # who won it, when lost to a competitor
+    Column("source", String(32)),  # hand_raiser | target | identified | ...
+    Index(None, "org_id", "created_at"),
+    Index(None, "user_id", "closed_at"),
+)
+
+# Every stage a deal entered and when: the forecast's win rates by stage and age need it.
+deal_stage_history = Table(
+    "deal_stage_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("deal_id", Integer, ForeignKey("deals.id", ondelete="CASCADE"), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("entered_at", Float, nullable=False),
+    Index(None, "deal_id", "entered_at"),
+)

@@ -11,6 +11,7 @@ from spoor.analytics.companies import CompanyRow, IdentifyReport, companies, ide
 from spoor.analytics.query import parse_period
 from spoor.analytics.stats import Report, report
 from spoor.db.engine import open_database
+from spoor.demo.deals import add_demo_deals
 from spoor.demo.ipdata import write_as2types, write_asn_csv, write_rpsl
 from spoor.demo.simulator import DEFAULT_VISITS_PER_DAY, demo_company, write_log
 from spoor.demo.team import seed_team
@@ -80,6 +81,7 @@ def build_demo(
     with engine.begin() as conn:
         top = leads(conn, site, int(now.timestamp()), limit=40)
         seed_team(conn, [u for u in reps if u.role is Role.REP], top, now, DEMO_PASSWORD, seed)
+    add_demo_deals(engine, now.date(), seed)  # two years of prospecting and deals, with a gap
     month = parse_period("30d", now.date())
     with engine.connect() as conn:
         result = report(conn, site, month)

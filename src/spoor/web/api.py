@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -20,6 +22,8 @@ from spoor.analytics.companies import identify_report as identification
 from spoor.analytics.company import company_detail
 from spoor.analytics.query import Period, PeriodError, period_in_zone
 from spoor.analytics.stats import OVERVIEW_DIMENSIONS, report
+from spoor.deals import forecasting
+from spoor.deals import service as deals_service
 from spoor.identify.corrections import CORRECTIONS, CorrectionError
 from spoor.identify.corrections import apply as apply_correction
 from spoor.identify.ipdb import status
@@ -486,3 +490,91 @@ def ipdata(request: Request, user: Reader) -> list[dict[str, Any]]:
 @api.get("/users", response_model=list[UserOut], summary="Everyone who may sign in (admins)")
 def users(request: Request, user: Annotated[User, Depends(role(Role.ADMIN))]) -> list[UserOut]:
     return [_user_out(u) for u in _run(request, list_users)]
+
+
+class DealIn(BaseModel):
+    org_id: int
+    amount: float = Field(ge=0)
+    currency: str = Field("EUR", description="ISO code")
+    stage: str | None = Field(None, description="a stage key (default: the first open stage)")
+    expected_close: date | None = None
+    name: str | None = None
+    user_id: int | None = Field(None, description="the owner (managers only; default: you)")
+
+
+class StageIn(BaseModel):
+    stage: str = Field(description="a stage key; won or lost closes the deal")
+    reason: str | None = Field(None, description="why it was lost")
+    competitor: str | None = Field(None, description="who it was lost to")
+
+
+def _owner_filter(user: User, user_id: int | None) -> int | None:
+    """Reps read their own deals and forecast; managers anyone's (None: the team)."""
+    if user.role.allows(Role.MANAGER):
+        return user_id
+    if user_id not in (None, user.id):
+        raise HTTPException(403, "reps see their own deals and forecast")
+    return user.id
+
+
+@api.get("/deals", summary="Deals, newest first (reps: their own)")
+def deal_list(
+    request: Request,
+    user: Reader,
+    user_id: Annotated[int | None, Query(description="one owner's (managers)")] = None,
+    open_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    owner = _owner_filter(user, user_id)
+    found = _run(request, lambda conn: deals_service.list_deals(
+        conn, user_id=owner, open_only=open_only, limit=limit))  # fmt: skip
+    return [deal.as_json() for deal in found]
+
+
+@api.post("/deals", status_code=201, summary="Open a deal on an account")
+def open_deal(request: Request, body: DealIn, user: Reader) -> dict[str, Any]:
+    owner = body.user_id if body.user_id is not None else user.id
+    if owner != user.id and not user.role.allows(Role.MANAGER):
+        raise HTTPException(403, "reps open deals for themselves")
+    try:
+        deal = _run(request, lambda conn: deals_service.create_deal(
+            conn, body.org_id, owner, amount=body.amount, currency=body.currency,
+            stage=body.stage, expected_close=body.expected_close, name=body.name,
+        ), write=True)  # fmt: skip
+    except deals_service.DealError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    return deal.as_json()
+
+
+@api.post("/deals/{deal_id}/stage", summary="Move a deal; won or lost closes it")
+def deal_stage(request: Request, deal_id: int, body: StageIn, user: Reader) -> dict[str, Any]:
+    def work(conn: Connection) -> deals_service.Deal:
+        deals_service.check_may_change(deals_service.get_deal(conn, deal_id), user)
+        return deals_service.set_stage(
+            conn, deal_id, body.stage, reason=body.reason, competitor=body.competitor
+        )
+
+    try:
+        deal = _run(request, work, write=True)
+    except deals_service.DealError as exc:
+        status = 404 if str(exc).startswith("no deal") else 400
+        raise HTTPException(status, str(exc)) from exc
+    return deal.as_json()
+
+
+@api.get("/forecast", summary="The 30-day rule forecast (reps: their own)")
+def forecast_json(
+    request: Request,
+    user: Reader,
+    user_id: Annotated[int | None, Query(description="one rep's (managers)")] = None,
+    target: Annotated[float | None, Query(description="revenue needed in 90 days")] = None,
+) -> dict[str, Any]:
+    owner = _owner_filter(user, user_id)
+    zone: str = request.app.state.settings.timezone
+    as_of = datetime.now(ZoneInfo(zone)).date()
+    try:
+        found = _run(request, lambda conn: forecasting.forecast(
+            conn, as_of, user_id=owner, zone=zone, target_revenue=target))  # fmt: skip
+    except forecasting.ForecastError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return forecasting.forecast_json(found)

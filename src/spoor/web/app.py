@@ -33,7 +33,7 @@ from spoor.settings import Settings
 from spoor.web import collect, ops
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, alerts, companies, hunt, leads, overview, team
+from spoor.web.pages import account, admin, alerts, companies, deals, hunt, leads, overview, team
 from spoor.web.render import page
 
 TRACKER = Path(__file__).with_name("static") / "spoor.js"
@@ -78,6 +78,10 @@ PAGES = [
     Route("/leads/{org_id:int}/activities", leads.log_lead_activity, methods=["POST"]),
     Route("/leads/{org_id:int}/{what:str}", hunt.change_account, methods=["POST"]),
     Route("/team", team.team_page),
+    Route("/forecast", deals.forecast_page),
+    Route("/deals", deals.deals_page),
+    Route("/deals", deals.add_deal, methods=["POST"]),
+    Route("/deals/{deal_id:int}", deals.change_deal, methods=["POST"]),
     Route("/alerts", alerts.alerts_page),
     Route("/alerts", alerts.change_alerts, methods=["POST"]),
     Route("/settings", admin.settings_page),
