@@ -86,6 +86,15 @@ def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
     assert answer.status_code == 303, answer.text
 
 
+def bearer_of(client: TestClient) -> dict[str, str]:
+    """A new API token for whoever is signed in, made on the Account page, as a header."""
+    token = csrf_of(client.get("/account").text)
+    made = client.post("/account", data={"csrf_token": token, "action": "token", "name": "test"})
+    found = re.search(r'<code id="new-token">([^<]+)</code>', made.text)
+    assert found, "no new token on the page"
+    return {"authorization": f"Bearer {found.group(1)}"}
+
+
 def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"

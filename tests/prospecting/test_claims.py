@@ -16,7 +16,7 @@ from spoor.prospecting.claims import ClaimError, claim, get_claim, lapse, reassi
 from spoor.settings import Settings
 from spoor.users import Role, add_user, create_token
 from tests.web.servers import free_port, serve, stop
-from tests.world import World, csrf_of, sign_in
+from tests.world import World, bearer_of, csrf_of, sign_in
 
 PASSWORD = "a long enough password"
 
@@ -188,9 +188,7 @@ def test_speed_to_lead_counts_first_touches(engine: Engine) -> None:
 def test_activities_and_today_through_the_api(visited: World) -> None:
     with visited.client() as client:
         sign_in(client, "rep@example.com")
-        token = csrf_of(client.get("/account").text)
-        made = client.post("/account", data={"csrf_token": token, "action": "token", "name": "x"})
-        bearer = {"authorization": "Bearer " + made.text.split('id="new-token">')[1].split("<")[0]}
+        bearer = bearer_of(client)
         rows = client.get("/api/v1/sites/www.example.com/today", headers=bearer).json()
         org = rows[0]["org_id"]
         logged = client.post(f"/api/v1/organizations/{org}/activities", headers=bearer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Chromium says "HeadlessChrome", which Spoor rightly drops as a bot. Set by the
@@ -23,3 +24,10 @@ CHROMIUM_ARGS = [
     f"--user-agent={CHROME}",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def sign_in_page(page: Any, email: str, password: str) -> None:
+    """Fill in and send the sign-in form the page shows."""
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.world import PASSWORD, World
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS
+from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
 from .servers import free_port, serve, stop
 from .test_deals_pages import with_history
 
@@ -30,9 +30,7 @@ def test_forecast_page_in_chromium(world: World, chromium: str) -> None:
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(base + "/forecast")
-            page.fill("input[name=email]", "manager@example.com")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            sign_in_page(page, "manager@example.com", PASSWORD)
             expect(page).to_have_url(re.compile(r"/forecast$"))
             expect(page.locator("h1")).to_have_text("Forecast: the team")
             # The picker submits on change (app.js), to one rep's forecast.

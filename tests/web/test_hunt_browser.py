@@ -13,7 +13,7 @@ from sqlalchemy import select
 from spoor.db.schema import activities
 from tests.world import PASSWORD, World, settle, track
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS
+from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -38,9 +38,7 @@ def test_a_rep_works_a_hand_raiser_in_chromium(world: World, chromium: str) -> N
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(base + "/login?next=/today")
-            page.fill("input[name=email]", "rep@example.com")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            sign_in_page(page, "rep@example.com", PASSWORD)
             expect(page).to_have_url(re.compile(r"/today$"))
 
             top = page.locator("ol.hunt > li").first
@@ -70,9 +68,7 @@ def test_a_rep_works_a_hand_raiser_in_chromium(world: World, chromium: str) -> N
 
             boss = browser.new_page()
             boss.goto(base + "/login?next=/team")
-            boss.fill("input[name=email]", "manager@example.com")
-            boss.fill("input[name=password]", PASSWORD)
-            boss.click("button[type=submit]")
+            sign_in_page(boss, "manager@example.com", PASSWORD)
             team = boss.locator("#stl-h + div table tbody tr").first
             expect(team).to_contain_text("the team")
             expect(team.locator("td").nth(1)).to_have_text("1")  # one hand-raise, touched

@@ -14,7 +14,7 @@ from spoor.cli import app
 from spoor.identify.corrections import find_org
 from spoor.prospecting.tasks import open_tasks
 from spoor.users import get_user_by_email
-from tests.world import World, csrf_of, sign_in
+from tests.world import World, bearer_of, csrf_of, sign_in
 
 
 def _org(world: World) -> int:
@@ -114,9 +114,7 @@ def test_tasks_and_contacts_through_the_api_and_the_cli(visited: World) -> None:
     assert json.loads(routine.stdout)["goals"]["daily"] == 25
     with visited.client() as client:
         sign_in(client, "rep@example.com")
-        token = csrf_of(client.get("/account").text)
-        made = client.post("/account", data={"csrf_token": token, "action": "token", "name": "x"})
-        bearer = {"authorization": "Bearer " + made.text.split('id="new-token">')[1].split("<")[0]}
+        bearer = bearer_of(client)
         tasks = client.get("/api/v1/tasks", headers=bearer).json()
         assert [t["title"] for t in tasks] == ["LinkedIn message #1"]
         moved = client.post(f"/api/v1/tasks/{tasks[0]['id']}", headers=bearer,

@@ -16,7 +16,7 @@ import pytest
 
 from tests.world import PASSWORD, World
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS
+from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -44,9 +44,7 @@ def test_pages_in_chromium(visited: World, chromium: str, tmp_path: Path) -> Non
             page.goto(base + "/companies")
             expect(page).to_have_url(re.compile(r"/login\?next=/companies"))
             shoot(page, "login")
-            page.fill("input[name=email]", "manager@example.com")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            sign_in_page(page, "manager@example.com", PASSWORD)
             expect(page).to_have_url(re.compile(r"/companies$"))
 
             page.goto(base + "/")
@@ -103,9 +101,7 @@ def test_pages_in_chromium(visited: World, chromium: str, tmp_path: Path) -> Non
             page.click("text=Sign out")
             expect(page).to_have_url(re.compile(r"/login$"))
 
-            page.fill("input[name=email]", "admin@example.com")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            sign_in_page(page, "admin@example.com", PASSWORD)
             page.goto(base + "/settings")
             expect(page.locator("#sites")).to_contain_text("www.example.com")
             shoot(page, "settings")
