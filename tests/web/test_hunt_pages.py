@@ -131,3 +131,36 @@ def test_tasks_and_contacts_through_the_api_and_the_cli(visited: World) -> None:
         assert me["blocks"] == ["Mon 08:00-10:00"]
     with visited.engine.connect() as conn:
         assert get_user_by_email(conn, "rep@example.com") is not None
+
+
+def test_a_manager_hands_an_account_over_with_its_tasks(visited: World) -> None:
+    org = _org(visited)
+    env = {"SPOOR_DATA_DIR": str(visited.settings.data_dir),
+           "SPOOR_DATABASE_URL": visited.settings.database_url}  # fmt: skip
+    runner = CliRunner()
+    runner.invoke(app, ["claim", str(org), "--user", "rep@example.com"], env=env)
+    refused = runner.invoke(app, ["claim", str(org), "--user", "rep@example.com",
+                                  "--to", "admin@example.com"], env=env)  # fmt: skip
+    assert refused.exit_code == 2
+    assert "needs the manager role" in refused.output
+    with visited.engine.connect() as conn:
+        manager = get_user_by_email(conn, "manager@example.com")
+        admin = get_user_by_email(conn, "admin@example.com")
+    assert manager is not None
+    assert admin is not None
+    with visited.client() as client:
+        sign_in(client, "manager@example.com")
+        token = csrf_of(client.get(f"/leads/{org}").text)
+        client.post(f"/leads/{org}/claim", data={"csrf_token": token, "action": "reassign",
+                                                 "to": str(manager.id)})  # fmt: skip
+        assert "Reassigned to Manager, with its tasks." in client.get(f"/leads/{org}").text
+        bearer = bearer_of(client)
+        moved = client.put(f"/api/v1/organizations/{org}/claim", headers=bearer,
+                           params={"to": "admin@example.com"})  # fmt: skip
+        assert moved.json()["owner"] == "Admin"
+        nobody = client.put(f"/api/v1/organizations/{org}/claim", headers=bearer,
+                            params={"to": "nobody@example.com"})  # fmt: skip
+        assert nobody.status_code == 409
+    with visited.engine.connect() as conn:
+        [task] = open_tasks(conn, org_ids=[org])
+        assert task.user_id == admin.id  # the cadence's open step moved along

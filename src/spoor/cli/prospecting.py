@@ -21,7 +21,15 @@ from spoor.cli.common import (
 from spoor.db.engine import open_database
 from spoor.identify.corrections import CorrectionError, find_org
 from spoor.prospecting.activities import KINDS, OUTCOMES, ActivityError, log_activity
-from spoor.prospecting.cadences import CADENCES, active_run, claim_and_start, finish, start, stop
+from spoor.prospecting.cadences import (
+    CADENCES,
+    active_run,
+    claim_and_start,
+    finish,
+    hand_over,
+    start,
+    stop,
+)
 from spoor.prospecting.claims import ClaimError, release
 from spoor.prospecting.contacts import ContactError, add_contact
 from spoor.prospecting.huntlist import CAPACITY
@@ -69,18 +77,29 @@ def log_command(
 
 
 @app.command("claim")
-def claim_command(org: OrgArgument, user: UserOption) -> None:
-    """Claim an account for yourself (refused, naming the holder, when taken)."""
+def claim_command(
+    org: OrgArgument,
+    user: UserOption,
+    to: Annotated[
+        str | None, typer.Option(help="A manager hands the account to this person.")
+    ] = None,
+) -> None:
+    """Claim an account for yourself (refused, naming the holder, when taken); a claim
+    starts the cadence that fits the account. Managers can reassign with --to."""
     with open_database(load_settings()).begin() as conn:
         try:
             ref = find_org(conn, org)
-            held = claim_and_start(conn, ref.id, _who(conn, user))
+            who = _who(conn, user)
+            if to is not None:
+                held = hand_over(conn, ref.id, _who(conn, to), who)
+            else:
+                held = claim_and_start(conn, ref.id, who)
             run = active_run(conn, ref.id)
         except (CorrectionError, ClaimError) as exc:
             raise fail(str(exc)) from exc
-    console.print(
-        f"{ref.name} is yours ({held.owner})." + (f" Cadence: {run.cadence.name}." if run else "")
-    )
+    cadence = f" Cadence: {run.cadence.name}." if run else ""
+    console.print(f"{ref.name} is {held.owner}'s now.{cadence}" if to else
+                  f"{ref.name} is yours ({held.owner}).{cadence}")  # fmt: skip
 
 
 @app.command("release")

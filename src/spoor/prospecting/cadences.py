@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from spoor.db.schema import activities, cadence_runs, lead_signals, tasks
 from spoor.ingest.rawhit import HitKind
-from spoor.prospecting.claims import Claim, claim
+from spoor.prospecting.claims import Claim, claim, reassign
 from spoor.prospecting.tasks import (
     Task,
     TaskError,
@@ -148,6 +148,22 @@ def claim_and_start(conn: Connection, org_id: int, user: User, now: float | None
     held = claim(conn, org_id, user, now)
     if active_run(conn, org_id) is None:
         start(conn, org_id, user.id, suggested(conn, org_id, now), now)
+    return held
+
+
+def hand_over(conn: Connection, org_id: int, to: User, by: User, now: float | None = None) -> Claim:
+    """A manager gives the account to another rep: the claim, the running cadence and the
+    open tasks on it all move to them."""
+    held = reassign(conn, org_id, to, by, time.time() if now is None else now)
+    conn.execute(
+        cadence_runs.update()
+        .where(cadence_runs.c.org_id == org_id, cadence_runs.c.stopped_at.is_(None))
+        .values(user_id=to.id)
+    )
+    conn.execute(
+        tasks.update().where(tasks.c.org_id == org_id, tasks.c.status == "open")
+        .values(user_id=to.id)
+    )  # fmt: skip
     return held
 
 

@@ -31,14 +31,21 @@ from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.prospecting.activities import OUTCOMES, ActivityError, history, log_activity
-from spoor.prospecting.cadences import CADENCES, active_run, claim_and_start, finish, start
+from spoor.prospecting.cadences import (
+    CADENCES,
+    active_run,
+    claim_and_start,
+    finish,
+    hand_over,
+    start,
+)
 from spoor.prospecting.claims import Claim, ClaimError, get_claim, release
 from spoor.prospecting.contacts import ContactError, add_contact, contacts_of
 from spoor.prospecting.routine import routine
 from spoor.prospecting.tasks import TaskError, open_tasks, snooze
 from spoor.prospecting.today import today
 from spoor.sites import Site, get_site, list_sites
-from spoor.users import Role, User, list_users
+from spoor.users import Role, User, get_user_by_email, list_users
 from spoor.web.auth import UNSAFE, check_csrf, session_user, token_user
 
 T = TypeVar("T")
@@ -354,6 +361,28 @@ def claim_account(request: Request, org_id: int, user: Reader) -> ClaimOut:
     except ClaimError as exc:
         raise HTTPException(409, str(exc)) from exc
     return _claim_out(found)
+
+
+@api.put(
+    "/organizations/{org_id}/claim",
+    response_model=ClaimOut,
+    summary="Hand the account, its cadence and tasks to someone (managers)",
+    responses={409: {"description": "not allowed, or no such person"}},
+)
+def reassign_account(
+    request: Request, org_id: int, user: Reader,
+    to: Annotated[str, Query(description="The new owner's e-mail address")],
+) -> ClaimOut:  # fmt: skip
+    def work(conn: Connection) -> Claim:
+        person = get_user_by_email(conn, to)
+        if person is None or person.disabled:
+            raise ClaimError(f"no active user {to}")
+        return hand_over(conn, org_id, person, user)
+
+    try:
+        return _claim_out(_run(request, work, write=True))
+    except ClaimError as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 @api.delete("/organizations/{org_id}/claim", status_code=204,

@@ -22,11 +22,11 @@ from spoor.prospecting.activities import (
     history,
     log_activity,
 )
-from spoor.prospecting.cadences import CADENCES, Run, active_run, claim_and_start
+from spoor.prospecting.cadences import CADENCES, Run, active_run, claim_and_start, hand_over
 from spoor.prospecting.claims import Claim, ClaimError, claims_of, get_claim, release
 from spoor.prospecting.contacts import Contact, contacts_of
 from spoor.prospecting.tasks import TASK_KINDS, Task, open_tasks
-from spoor.users import Role
+from spoor.users import Role, User, get_user, list_users
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
 from spoor.web.render import back_to, page, read, refused, when, write
@@ -126,6 +126,7 @@ class Account:
     tasks: list[Task]
     run: Run | None
     contacts: list[Contact]
+    people: list[User]  # who a manager can hand the account to
 
 
 @guard()
@@ -138,7 +139,8 @@ async def lead_page(request: Request) -> Response:
         found = leads(conn, scope.site, now, limit=None, org_id=org_id) if scope.site else []
         return Account(scope, found, get_claim(conn, org_id), history(conn, org_id),
                        open_tasks(conn, org_ids=[org_id]), active_run(conn, org_id),
-                       contacts_of(conn, org_id))  # fmt: skip
+                       contacts_of(conn, org_id),
+                       [u for u in list_users(conn) if not u.disabled])  # fmt: skip
 
     account = await read(request, load)
     scope, found = account.scope, account.lead
@@ -152,7 +154,8 @@ async def lead_page(request: Request) -> Response:
     return page(request, "lead.html", scope=scope, lead=found[0], now=now, claim=account.claim,
                 flash=flash, activities=account.activities, kinds=KINDS, outcomes=OUTCOMES,
                 tasks=account.tasks, run=account.run, contacts=account.contacts,
-                task_kinds=TASK_KINDS, cadences=CADENCES.values())  # fmt: skip
+                task_kinds=TASK_KINDS, cadences=CADENCES.values(),
+                people=account.people)  # fmt: skip
 
 
 @guard()
@@ -191,6 +194,11 @@ async def change_claim(request: Request) -> Response:
         if form.get("action") == "release":
             release(conn, org_id, user)
             return "Released: the account is back in the pool."
+        if form.get("action") == "reassign":
+            to = get_user(conn, int(str(form.get("to") or 0)))
+            if to is None or to.disabled:
+                raise ClaimError("choose someone who can sign in")
+            return f"Reassigned to {hand_over(conn, org_id, to, user).owner}, with its tasks."
         claim_and_start(conn, org_id, user)
         run = active_run(conn, org_id)
         return "Claimed: it is yours to hunt." + (f" Cadence: {run.cadence.name}." if run else "")
