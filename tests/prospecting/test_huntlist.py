@@ -65,3 +65,29 @@ def test_named_targets_come_before_the_rest() -> None:
     rows = hunt_list([plain, target], {}, {}, ME, NOW)
     assert [(r.lead.org_id, r.tier) for r in rows] == [(2, 3), (1, 4)]
     assert rows[0].why_now.startswith("a target account: ")
+
+
+def test_rows_say_the_next_step_and_warn_when_a_claim_goes_cold() -> None:
+    from spoor.prospecting.tasks import Task
+
+    def task(org_id: int, title: str, due: float) -> Task:
+        return Task(org_id * 10, org_id, f"Org {org_id}", ME, "call", title, due, "open", None,
+                    None, None)  # fmt: skip
+
+    leads = [lead(1, 90, intent=90), lead(2, 80, intent=80), lead(3, 70, intent=70),
+             lead(4, 60, intent=70, raised=NOW - 60), lead(5, 50, intent=65)]  # fmt: skip
+    idle = Claim(3, ME, "me", "me@example.com", NOW - 10 * 86_400, NOW - 9 * 86_400)
+    claims = {1: claimed(1, ME), 2: claimed(2, ME), 3: idle}
+    waiting = {1: [task(1, "Call #2", NOW - 3 * 3600)], 2: [task(2, "E-mail #3", NOW + 86_400)],
+               5: [task(5, "Call #1", NOW - 60)]}  # fmt: skip
+    touched = {5: NOW - 3600}  # touched an hour ago, but a task is due: still listed
+    rows = {r.lead.org_id: r for r in hunt_list(leads, claims, touched, ME, NOW, 10, waiting, 14)}
+    assert rows[1].next_step == "Call #2, 3 h overdue"
+    assert rows[1].tasks_due == 1
+    assert rows[2].next_step == "E-mail #3, due in 24 h"
+    assert rows[2].tasks_due == 0
+    assert rows[3].next_step == "start a cadence or log a touch"
+    assert rows[3].warning == "going cold: no activity for 9 days; the claim lapses in 5"
+    assert rows[4].next_step == "claim it and call now"
+    assert rows[5].next_step == "Call #1, due now"
+    assert rows[1].warning is None

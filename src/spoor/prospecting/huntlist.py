@@ -53,13 +53,17 @@ class HuntRow:
 
 def _ago(seconds: float) -> str:
     minutes = int(seconds // 60)
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} days"
 
 
 def _next_step(held: Claim | None, tasks: Sequence[Task], tier: int, now: float) -> str:
     if tasks:
         task = tasks[0]
         late = now - task.due_at
+        if late < 0:
+            return f"{task.title}, due in {_ago(-late)}"
         return f"{task.title}, {'due now' if late < 3600 else f'{_ago(late)} overdue'}"
     if held is None:
         return "claim it and call now" if tier == 1 else "claim it to start a cadence"

@@ -25,7 +25,10 @@ if (clocks.length) {
     clocks.forEach((clock) => {
       const seconds = Math.max(0, Math.floor(now - Number(clock.dataset.since)));
       const late = seconds > Number(clock.dataset.limit || 300);
-      clock.textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}${late ? " late" : ""}`;
+      const minutes = Math.floor(seconds / 60);
+      const shown = minutes < 60 ? `${minutes}:${String(seconds % 60).padStart(2, "0")}`
+        : `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+      clock.textContent = shown + (late ? " late" : "");
       clock.classList.toggle("late", late);
     });
   };
