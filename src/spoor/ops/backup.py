@@ -328,6 +328,10 @@ def _no_server(spool_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+# Tables a fresh, migrated schema already has rows in (the default deal stages).
+SEEDED = {"alembic_version", "deal_stages"}
+
+
 def _holds_data(engine: Engine, settings: Settings) -> bool:
     """Any row in any table (a freshly migrated, empty schema counts as empty), or spool
     lines waiting to be stored."""
@@ -338,7 +342,7 @@ def _holds_data(engine: Engine, settings: Settings) -> bool:
         return False
     with engine.connect() as conn:
         for name in inspect(conn).get_table_names():
-            if name == "alembic_version":
+            if name in SEEDED:
                 continue
             if conn.execute(select(literal(1)).select_from(table(name)).limit(1)).first():
                 return True
