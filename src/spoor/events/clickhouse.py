@@ -105,7 +105,7 @@ class Chdb:
         with Chdb._lock:
             if key not in Chdb._sessions:
                 path.mkdir(parents=True, exist_ok=True)
-                Chdb._sessions[key] = session.Session(key)
+                Chdb._sessions[key] = session.Session(key)  # type: ignore[no-untyped-call]
             self._session = Chdb._sessions[key]
 
     def query(self, sql: str) -> list[list[Any]]:
@@ -371,7 +371,7 @@ class ClickHouseEventStore:
             "SELECT id, started, ended, pageviews, source, channel, country, device, browser "
             f"FROM {self.db}.visits FINAL WHERE {where} ORDER BY started DESC LIMIT {int(limit)}"
         )
-        return int(total), [tuple(r) for r in rows]  # type: ignore[misc]
+        return int(total), [tuple(r) for r in rows]
 
     def page_reads(
         self, conn: Connection, visit_ids: list[int]

@@ -169,7 +169,7 @@ class SqlEventStore:
             .order_by(v.started.desc())
             .limit(limit)
         )  # fmt: skip
-        return int(total.scalar_one()), [tuple(r) for r in rows]  # type: ignore[misc]
+        return int(total.scalar_one()), [tuple(r) for r in rows]
 
     def page_reads(
         self, conn: Connection, visit_ids: list[int]

@@ -164,7 +164,7 @@ def sql_load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> 
     row = conn.execute(_LATEST_VISIT, params).first()
     if row is None:
         return None
-    return visit_from(row._mapping)
+    return visit_from(dict(row._mapping))
 
 
 def visit_from(m: Mapping[str, Any]) -> Visit:
