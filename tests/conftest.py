@@ -1,6 +1,7 @@
 """Shared fixtures: settings, a migrated database per test (SQLite and PostgreSQL), data.
 
-Every test that takes `engine` runs once on SQLite and once on PostgreSQL. PostgreSQL runs
+Every test that takes `engine` runs once on SQLite and once on PostgreSQL; the analytics
+and leads tests also with hits and visits in ClickHouse (their conftest.py). PostgreSQL runs
 when SPOOR_TEST_POSTGRES_URL points at a server whose user may create databases; CI sets
 SPOOR_REQUIRE_POSTGRES=1 so a missing server fails instead of skipping.
 """
@@ -38,9 +39,40 @@ def shared_data() -> Path:
     return SHARED
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chdb opens one directory per process: every test's store is a database in it."""
+    try:
+        import chdb  # noqa: F401
+    except ImportError:
+        if os.environ.get("SPOOR_REQUIRE_CLICKHOUSE") == "1":
+            pytest.fail("SPOOR_REQUIRE_CLICKHOUSE=1 but chdb is not installed")
+        pytest.skip("chdb not installed (pip install chdb)")
+    return tmp_path_factory.mktemp("chdb")
+
+
+def database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of `kind`: sqlite, postgresql, or clickhouse (SQLite for accounts
+    and the rest, hits and visits in a ClickHouse store of its own, in chdb)."""
+    if kind == "clickhouse":
+        from spoor import events
+        from spoor.events.clickhouse import ClickHouseEventStore
+
+        url = f"sqlite:///{tmp_path / 'spoor.db'}"
+        store = ClickHouseEventStore.scratch(request.getfixturevalue("chdb_path"))
+        events.register(url, store)
+        try:
+            yield url
+            # Proof that the test went through ClickHouse: the SQL event tables stay empty.
+            with create_engine(url).connect() as conn:
+                tables = set(conn.execute(text("SELECT name FROM sqlite_master")).scalars())
+                for table in ("hits", "visits", "rollup_days") if "hits" in tables else ():
+                    assert not conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        finally:
+            events.unregister(url)
+            store.drop()
+        return
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'spoor.db'}"
         return
     if not PG_URL:
@@ -57,6 +89,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database(request.param, request, tmp_path)
 
 
 @pytest.fixture

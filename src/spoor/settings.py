@@ -133,6 +133,18 @@ def _log_level(text: str) -> str:
     return level
 
 
+def _event_store(text: str) -> str:
+    if text not in {"sql", "clickhouse"}:
+        raise ValueError("must be sql or clickhouse")
+    return text
+
+
+def _clickhouse_url(text: str) -> str:
+    if text and not re.match(r"^https?://[^/\s]+", text):
+        raise ValueError("must be empty or an http:// or https:// address, e.g. http://ch:8123")
+    return text
+
+
 def _secret_key(text: str) -> str:
     if text and len(text) < 32:
         raise ValueError("must be empty or at least 32 characters")
@@ -338,6 +350,24 @@ SETTINGS: tuple[Setting, ...] = (
         "claim_lapse_days",
     ),
     Setting(
+        "SPOOR_EVENT_STORE",
+        "sql",
+        "Where hits and visits live: `sql` (the database above, with daily rollups) or "
+        "`clickhouse` (MergeTree tables; accounts, claims and activities stay in the "
+        "database above). See docs/scaling.md.",
+        _event_store,
+        "event_store",
+    ),
+    Setting(
+        "SPOOR_CLICKHOUSE_URL",
+        "",
+        "With SPOOR_EVENT_STORE=clickhouse: a ClickHouse server's HTTP address, e.g. "
+        "`http://user:pass@ch:8123/?database=spoor`. Empty: chdb, ClickHouse inside the Spoor "
+        "process, with its files in `clickhouse/` in the data directory (one process only).",
+        _clickhouse_url,
+        "clickhouse_url",
+    ),
+    Setting(
         "SPOOR_DNS_PORT",
         "53",
         "Port of the DNS servers above.",
@@ -378,6 +408,8 @@ class Settings:
     mail_from: str = "spoor@localhost"
     alert_retry_seconds: float = 5.0
     claim_lapse_days: int = 14
+    event_store: str = "sql"
+    clickhouse_url: str = ""
 
     @property
     def sqlalchemy_url(self) -> str:

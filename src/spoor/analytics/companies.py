@@ -6,6 +6,7 @@ target, renamed and re-typed ones show as corrected, hidden ones are left out.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 from sqlalchemy.orm import aliased
 
+from spoor import events
 from spoor.analytics.query import Period
-from spoor.analytics.stats import days_within, totals
-from spoor.db.schema import org_corrections, organizations, rollup_orgs, rollup_pages
+from spoor.analytics.stats import totals
+from spoor.db.schema import org_corrections, organizations
 from spoor.identify.classify import FIRM_LEAD_CONFIDENCE
 from spoor.identify.types import LEAD_TYPES, OrgType
-from spoor.ingest.rollups import EVERYONE
 from spoor.sites import Site
 
 NETWORK_TYPES = (OrgType.ISP, OrgType.MOBILE, OrgType.HOSTING)
@@ -78,8 +79,12 @@ class CompanyFilter:
     descending: bool = True
 
 
-def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
-    r = rollup_orgs.c
+def _company_query(conn: Connection, site: Site, period: Period, wanted: CompanyFilter) -> Any:
+    store = events.store_of(conn)
+    # Per organization as resolved, the period's numbers (the event store's): the team's
+    # corrections, which live in SQL, apply to them here alike for every store.
+    org_days = store.org_days(conn, site, period)
+    r = org_days.c
     org_id, own, target = _effective_org(r.org_id)
     org = organizations.c
     # Per row the corrections that apply are the merge target's, else the org's own.
@@ -103,11 +108,10 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
             last_seen,
             func.max(func.coalesce(target.c.relation, own.c.relation)).label("relation"),
         )
-        .select_from(rollup_orgs)
+        .select_from(org_days)
         .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, org.id == org_id, isouter=True)
-        .where(*days_within(rollup_orgs, site, period))
         .where(_not_hidden(own, target))
         .group_by(org_id)
         .having(visit_count >= max(wanted.min_visits, 1))
@@ -125,7 +129,9 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
     if wanted.country:
         query = query.having(func.max(org.country) == wanted.country.upper())
     if wanted.path:
-        query = query.where(r.org_id.in_(_orgs_with_page(site, period, wanted.path)))
+        escaped = wanted.path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matching = store.orgs_with_page(conn, site, period, f"%{escaped}%")
+        query = query.where(r.org_id.in_(matching))
     order = {
         "visits": visit_count,
         "visitors": visitors,
@@ -135,16 +141,6 @@ def _company_query(site: Site, period: Period, wanted: CompanyFilter) -> Any:
     }[wanted.sort if wanted.sort in SORTS else "visits"]
     direction = order.desc() if wanted.descending else order.asc()
     return query.order_by(direction, name, org_id)
-
-
-def _orgs_with_page(site: Site, period: Period, text: str) -> Any:
-    p = rollup_pages.c
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return select(p.org_id).where(
-        *days_within(rollup_pages, site, period),
-        p.org_id != EVERYONE,
-        p.path.like(f"%{escaped}%", escape="\\"),
-    )
 
 
 def companies(
@@ -166,7 +162,7 @@ def companies(
     if wanted is None:
         types = (org_type,) if isinstance(org_type, str) else tuple(org_type or ())
         wanted = CompanyFilter(org_type=types, leads_only=leads_only)
-    query = _company_query(site, period, wanted)
+    query = _company_query(conn, site, period, wanted)
     rows = conn.execute(query.limit(limit).offset(offset)).all()
     result = [
         CompanyRow(
@@ -181,7 +177,7 @@ def companies(
 
 
 def count_companies(conn: Connection, site: Site, period: Period, wanted: CompanyFilter) -> int:
-    query = _company_query(site, period, wanted).order_by(None).subquery()
+    query = _company_query(conn, site, period, wanted).order_by(None).subquery()
     return int(conn.execute(select(func.count()).select_from(query)).scalar_one())
 
 
@@ -195,8 +191,6 @@ def _not_hidden(own: Any, target: Any) -> ColumnElement[bool]:
 def _add_top_pages(
     conn: Connection, site: Site, period: Period, rows: list[CompanyRow], limit: int
 ) -> None:
-    p = rollup_pages.c
-    org_id, own, _ = _effective_org(p.org_id)
     # An access network's "top pages" mix thousands of unrelated people: not worth a look
     # (and the bulk of the rows to read).
     networks = {t.value for t in NETWORK_TYPES}
@@ -204,22 +198,18 @@ def _add_top_pages(
     if not wanted:
         return
     # The listed organizations and those merged into them, by raw id: the index finds them.
-    merged = select(org_corrections.c.org_id).where(org_corrections.c.merged_into.in_(wanted))
-    members = [*wanted, *conn.execute(merged).scalars()]
-    views = func.sum(p.pageviews)
-    query = (
-        select(org_id, p.path, views)
-        .select_from(rollup_pages)
-        .join(own, own.c.org_id == p.org_id, isouter=True)
-        .where(*days_within(rollup_pages, site, period), p.org_id.in_(members))
-        .where(org_id.in_(list(wanted)))
-        .group_by(org_id, p.path)
-        .order_by(org_id, views.desc(), p.path)
+    fix = org_corrections.c
+    merged = dict(
+        conn.execute(select(fix.org_id, fix.merged_into).where(fix.merged_into.in_(wanted))).all()
     )
-    for oid, path, count in conn.execute(query):
+    members = [*wanted, *merged]
+    views: defaultdict[tuple[int, str], int] = defaultdict(int)
+    for raw, path, count in events.store_of(conn).org_pages(conn, site, period, members):
+        views[(merged.get(raw, raw), path)] += count
+    for (oid, path), count in sorted(views.items(), key=lambda i: (i[0][0], -i[1], i[0][1])):
         row = wanted[oid]
         if len(row.top_pages) < limit and count:
-            row.top_pages.append((path, int(count)))
+            row.top_pages.append((path, count))
 
 
 @dataclass
@@ -257,16 +247,16 @@ class IdentifyReport:
 
 def identify_report(conn: Connection, site: Site, period: Period) -> IdentifyReport:
     """Human visits (bots never become visits) by the type of their organization."""
-    r = rollup_orgs.c
+    org_days = events.store_of(conn).org_days(conn, site, period)
+    r = org_days.c
     org_id, own, target = _effective_org(r.org_id)
     kind = func.coalesce(target.c.type, own.c.type, organizations.c.type)
     rows = conn.execute(
         select(kind, func.sum(r.visits))
-        .select_from(rollup_orgs)
+        .select_from(org_days)
         .join(own, own.c.org_id == r.org_id, isouter=True)
         .join(target, target.c.org_id == own.c.merged_into, isouter=True)
         .join(organizations, organizations.c.id == org_id, isouter=True)
-        .where(*days_within(rollup_orgs, site, period))
         .group_by(kind)
     ).all()
     by_type = {str(t): int(n) for t, n in rows if t is not None and n}

@@ -8,12 +8,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, select
 
+from spoor import events
 from spoor.analytics.query import Period
-from spoor.analytics.stats import visit_filter
-from spoor.db.schema import hits, known_ranges, org_corrections, organizations, visits
-from spoor.ingest.rawhit import HitKind
+from spoor.db.schema import known_ranges, org_corrections, organizations
 from spoor.sites import Site
 
 
@@ -156,29 +155,12 @@ def company_detail(
 def _trails(
     conn: Connection, site: Site, period: Period, members: list[int], limit: int
 ) -> tuple[int, list[VisitTrail]]:
-    where = [visit_filter(site, period), or_(*(visits.c.org_id == m for m in members))]
-    total = int(conn.execute(select(func.count()).select_from(visits).where(*where)).scalar_one())
-    v = visits.c
-    trails = {
-        r.id: VisitTrail(
-            r.id, r.started, r.ended, r.pageviews, r.source, r.channel, r.country, r.device,
-            r.browser,
-        )
-        for r in conn.execute(
-            select(v.id, v.started, v.ended, v.pageviews, v.source, v.channel, v.country,
-                   v.device, v.browser)
-            .where(*where)
-            .order_by(v.started.desc())
-            .limit(limit)
-        )
-    }  # fmt: skip
+    store = events.store_of(conn)
+    total, found = store.trails(conn, site, period, members, limit)
+    trails = {row[0]: VisitTrail(*row) for row in found}
     if not trails:
         return total, []
-    rows = conn.execute(
-        select(hits.c.visit_id, hits.c.ts, hits.c.path, hits.c.title)
-        .where(hits.c.visit_id.in_(list(trails)), hits.c.kind == int(HitKind.PAGEVIEW))
-        .order_by(hits.c.visit_id, hits.c.ts, hits.c.id)
-    ).all()
+    rows = store.page_reads(conn, list(trails))
     for i, (visit_id, ts, path, title) in enumerate(rows):
         following = rows[i + 1] if i + 1 < len(rows) else None
         same_visit = following is not None and following[0] == visit_id

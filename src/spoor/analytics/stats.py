@@ -1,8 +1,9 @@
 """Traffic statistics for a site and period: totals, a daily series and top lists.
 
 Every breakdown is one entry of DIMENSIONS, so the CLI, the web app and the API share
-the same definitions. Numbers come from the daily rollups the ingest keeps current
-(ingest/rollups.py), so a report reads one row per day and value, not every visit.
+the same definitions. Numbers come from the event store (spoor.events): on SQL the daily
+rollups the ingest keeps current (one row per day and value, not every visit), on
+ClickHouse aggregates of the visits themselves.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 
+from spoor import events
 from spoor.analytics.query import Period
-from spoor.db.schema import drops, rollup_days, rollup_pages, visits
-from spoor.ingest.rollups import DIMENSION_COLUMNS, EVERYONE, TOTALS
+from spoor.db.schema import drops, visits
+from spoor.events.sql import days_within
+from spoor.ingest.rollups import DIMENSION_COLUMNS
 from spoor.sites import Site
 
 # name -> what it is called in reports (the visits column: rollups.DIMENSION_COLUMNS)
@@ -90,40 +93,16 @@ class Report:
         }
 
 
-def days_within(table: Any, site: Site, period: Period) -> list[ColumnElement[bool]]:
-    """Rows of `table` (with site_id and a local day) of this site in this period."""
-    conditions = [table.c.site_id == site.id]
-    if period.start:
-        conditions.append(table.c.day >= period.start)
-    if period.end:
-        conditions.append(table.c.day <= period.end)
-    return conditions
-
-
 def visit_filter(site: Site, period: Period) -> ColumnElement[bool]:
     return and_(*days_within(visits, site, period))
 
 
 def totals(conn: Connection, site: Site, period: Period) -> Totals:
-    r = rollup_days.c
-    # Visitor hashes rotate daily, so unique visitors are distinct (day, visitor) pairs:
-    # the sum of each day's distinct visitors.
-    row = conn.execute(
-        select(*(func.coalesce(func.sum(c), 0) for c in
-                 (r.visits, r.visitors, r.pageviews, r.bounces, r.duration)))
-        .where(*days_within(rollup_days, site, period), r.dimension == TOTALS)
-    ).one()  # fmt: skip
-    return Totals(*(int(n) for n in row))
+    return Totals(*events.store_of(conn).totals(conn, site, period))
 
 
 def daily(conn: Connection, site: Site, period: Period) -> list[tuple[date, int]]:
-    r = rollup_days.c
-    rows = conn.execute(
-        select(r.day, r.visits)
-        .where(*days_within(rollup_days, site, period), r.dimension == TOTALS)
-        .order_by(r.day)
-    ).all()
-    counts = {row[0]: int(row[1]) for row in rows if row[1]}
+    counts = events.store_of(conn).daily(conn, site, period)
     if not counts:
         return []
     days = period.days() or Period(min(counts), max(counts)).days()
@@ -135,33 +114,14 @@ def top(
 ) -> list[tuple[str, int]]:
     if dimension not in DIMENSIONS:
         raise KeyError(f"no dimension {dimension!r}")
-    r = rollup_days.c
-    visits_sum = func.sum(r.visits)
-    rows = conn.execute(
-        select(r.value, visits_sum)
-        .where(*days_within(rollup_days, site, period), r.dimension == dimension)
-        .group_by(r.value)
-        .having(visits_sum > 0)
-        .order_by(visits_sum.desc(), r.value)
-        .limit(limit)
-    ).all()
-    return [(str(row[0]), int(row[1])) for row in rows]
+    return events.store_of(conn).top(conn, site, period, dimension, limit)
 
 
 def top_pages(
     conn: Connection, site: Site, period: Period, limit: int = 10
 ) -> list[tuple[str, int, int]]:
     """Pages by pageviews, with the visits that viewed each (per day of the visit)."""
-    p = rollup_pages.c
-    views = func.sum(p.pageviews)
-    rows = conn.execute(
-        select(p.path, views, func.sum(p.visits))
-        .where(*days_within(rollup_pages, site, period), p.org_id == EVERYONE)
-        .group_by(p.path)
-        .order_by(views.desc(), p.path)
-        .limit(limit)
-    ).all()
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+    return events.store_of(conn).top_pages(conn, site, period, limit)
 
 
 def dropped(conn: Connection, site: Site, period: Period) -> dict[str, int]:

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from spoor import events
 from spoor.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -64,4 +65,5 @@ def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings.sqlalchemy_url)
     if not is_current(engine):
         upgrade(engine)
+    events.configure(settings)  # hits and visits may live elsewhere (SPOOR_EVENT_STORE)
     return engine

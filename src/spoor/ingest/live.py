@@ -15,12 +15,14 @@ import atexit
 import multiprocessing
 import os
 import signal
+import threading
 from collections import Counter
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
 from sqlalchemy import Engine
 
+from spoor import events
 from spoor.db.engine import make_engine
 from spoor.ingest.consumer import Consumer, Progress
 from spoor.ingest.pipeline import OrgResolver
@@ -51,13 +53,24 @@ class LiveIngest:
         self._appended = 0
         self.refused: Counter[str] = Counter()  # hits not acknowledged, by why (metrics)
         self._room = 0  # hits that may be accepted before pending() is read again
-        self._process: BaseProcess = _CONTEXT.Process(
-            target=_consume,
-            args=(settings, resolver, self.progress, self._writer.first, os.getpid()),
-            kwargs={"batch": batch, "interval": interval},
-            name="spoor-live",
-            daemon=False,  # it must finish storing; it ends itself if the server is gone
-        )
+        args = (settings, resolver, self.progress, self._writer.first, os.getpid())
+        options = {"batch": batch, "interval": interval}
+        self._process: BaseProcess | threading.Thread
+        if events.store_for(settings.sqlalchemy_url).embedded:
+            # An event store inside this process (chdb) cannot be opened by another one:
+            # the consumer shares this process, as a thread (and the GIL with requests).
+            self._process = threading.Thread(
+                target=_consume, args=args, kwargs={**options, "in_thread": True},
+                name="spoor-live", daemon=False,
+            )  # fmt: skip
+        else:
+            self._process = _CONTEXT.Process(
+                target=_consume,
+                args=args,
+                kwargs=options,
+                name="spoor-live",
+                daemon=False,  # it must finish storing; it ends itself if the server is gone
+            )
         self._stopped = False
 
     # --- the request side -----------------------------------------------------------------
@@ -85,6 +98,8 @@ class LiveIngest:
 
     @property
     def consumer_pid(self) -> int | None:
+        if isinstance(self._process, threading.Thread):
+            return os.getpid()
         return self._process.pid
 
     def pending(self) -> int:
@@ -137,12 +152,15 @@ def _consume(
     *,
     batch: int,
     interval: float,
+    in_thread: bool = False,
 ) -> None:
     """The consumer process. The server tells it when to stop: a terminal's Ctrl-C or a
     service manager's SIGTERM to the whole group must not cut a batch short."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    configure_logging(settings)  # a spawned process starts with logging unset
+    if not in_thread:  # a thread shares the server's signals and logging
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        configure_logging(settings)  # a spawned process starts with logging unset
+        events.configure(settings)  # the event store, as the server has it
     engine = make_engine(settings.sqlalchemy_url)
     try:
         consumer = Consumer(
@@ -155,7 +173,7 @@ def _consume(
         )
         consumer.run(
             lambda: progress.stopping,
-            orphaned=lambda: os.getppid() != parent,
+            orphaned=lambda: not in_thread and os.getppid() != parent,
             writer_first=writer_first,
         )
     except Exception as exc:  # /healthz shows why the consumer has stopped

@@ -13,18 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, select
+from sqlalchemy import Connection, Engine, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from spoor import events
 from spoor.db.bulk import executemany
-from spoor.db.schema import drops, hits, organizations, salts, visits
+from spoor.db.schema import drops, organizations, salts, visits
 from spoor.identify.resolver import Resolution
-from spoor.ingest import rollups
 from spoor.ingest.pipeline import Hit
 from spoor.ingest.sessions import Visit
 from spoor.leads import ledger
-
-_VISIT_UPDATE = ("ended", "pageviews", "events", "exit_path", "country")
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -106,19 +104,8 @@ def org_row(org: Resolution, first: float, last: float) -> tuple[Any, ...]:
 
 
 def write_batch(conn: Connection, batch: Batch) -> None:
-    """Write one batch inside the caller's transaction, with its share of the rollups."""
-    # Rollups take back what the batch's visits counted before: first, while that is stored.
-    rollups.apply(conn, batch.visits, _VISIT_COLUMNS, batch.hits, _HIT_COLUMNS)
-    if batch.visits:
-        stmt = _insert(conn, visits)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[visits.c.id],
-            set_={name: stmt.excluded[name] for name in _VISIT_UPDATE},
-        )
-        executemany(conn, stmt, _VISIT_COLUMNS, batch.visits)
-    if batch.hits:
-        stmt = _insert(conn, hits).on_conflict_do_nothing()
-        executemany(conn, stmt, _HIT_COLUMNS, batch.hits)
+    """Write one batch inside the caller's transaction (its hits and visits to the event
+    store, with their share of the rollups on SQL)."""
     if batch.orgs:
         stmt = _insert(conn, organizations)
         table = organizations.c
@@ -150,6 +137,9 @@ def write_batch(conn: Connection, batch: Batch) -> None:
             for (site_id, day, reason), count in batch.drops.items()
         ]
         conn.execute(stmt, counts)
+    # Last: an event store outside this transaction (ClickHouse) cannot roll back, so it
+    # is written after everything the SQL database could refuse; a replay is harmless.
+    events.store_of(conn).write(conn, batch)
 
 
 _LATEST_VISIT = (
@@ -166,17 +156,25 @@ _LATEST_VISIT = (
 
 def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visit | None:
     """The latest stored visit of a visitor that ended at or after `since`."""
+    return events.store_of(conn).load_visit(conn, site_id, visitor, since)
+
+
+def sql_load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visit | None:
     params = {"site_id": site_id, "visitor": visitor, "since": since}
     row = conn.execute(_LATEST_VISIT, params).first()
     if row is None:
         return None
-    m = row._mapping
+    return visit_from(dict(row._mapping))
+
+
+def visit_from(m: Mapping[str, Any]) -> Visit:
+    """A stored visit (a row of visits' columns) as the pipeline's Visit."""
     utm = (m["utm_campaign"], m["utm_source"], m["utm_medium"], m["utm_term"], m["utm_content"])
     campaign_key = f"{utm[0]}|{utm[1]}|{utm[2]}" if any(utm[:3]) else None
     return Visit(
         id=m["id"],
-        site_id=site_id,
-        visitor=visitor,
+        site_id=m["site_id"],
+        visitor=m["visitor"],
         day=m["day"],
         started=m["started"],
         ended=m["ended"],
@@ -200,25 +198,16 @@ def load_visit(conn: Connection, site_id: int, visitor: int, since: int) -> Visi
 
 
 def latest_hit(conn: Connection, site_id: int) -> int | None:
-    value = conn.execute(select(func.max(hits.c.ts)).where(hits.c.site_id == site_id))
-    return value.scalar()
+    return events.store_of(conn).latest_hit(conn, site_id)
 
 
 def existing_keys(conn: Connection, site_id: int, keys: list[bytes]) -> set[bytes]:
     """Which of these hit keys are stored already."""
-    found: set[bytes] = set()
-    for start in range(0, len(keys), 500):
-        part = keys[start : start + 500]
-        rows = conn.execute(
-            select(hits.c.key).where(hits.c.site_id == site_id, hits.c.key.in_(part))
-        )
-        found.update(bytes(row[0]) for row in rows)
-    return found
+    return events.store_of(conn).existing_keys(conn, site_id, keys)
 
 
 def latest_visit_end(conn: Connection, site_id: int) -> int | None:
-    value = conn.execute(select(func.max(visits.c.ended)).where(visits.c.site_id == site_id))
-    return value.scalar()
+    return events.store_of(conn).latest_visit_end(conn, site_id)
 
 
 def salt_for(engine: Engine, day: date) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from spoor import events
 from spoor.db.bulk import executemany
 from spoor.db.schema import hits, lead_signals, org_corrections, organizations, visits
 from spoor.identify.types import LEAD_TYPES
@@ -73,6 +74,16 @@ def rebuild(conn: Connection, site_ids: Iterable[int] | None = None) -> int:
     if sites is not None:
         query = query.where(lead_signals.c.site_id.in_(sites))
     conn.execute(query)
+    found = events.store_of(conn).lead_hits(conn, sites)
+    if found is not None:  # hits live in another store: filter here, where the types are
+        leads = _lead_orgs(conn, sorted({row[1] for row in found}))
+        as_text = conn.dialect.name == "sqlite"  # executemany hands SQLite ISO days
+        rows = [(*r[:3], r[3].isoformat() if as_text else r[3], *r[4:]) for r in found
+                if r[1] in leads]  # fmt: skip
+        if rows:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            executemany(conn, dialect.insert(lead_signals), _COLUMNS, rows)
+        return len(rows)
     kind = func.coalesce(org_corrections.c.type, organizations.c.type)
     h, v = hits.c, visits.c
     source = (
