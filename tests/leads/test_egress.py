@@ -9,6 +9,7 @@ import ipaddress
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy import Engine
 from spoor.leads.alerts import AlertError, add_channel
 from spoor.leads.channels import Channel, SendError, send
 from spoor.leads.egress import EgressRefused, Guard, HostUnknown, refusal
-from spoor.prospecting.routine import RoutineError, set_goals
+from spoor.prospecting import chores
+from spoor.prospecting.routine import RoutineError, add_block, set_goals
 from spoor.settings import Settings, parse_networks
 from spoor.users import Role, add_user
 from tests.identify.dnsserver import TestDnsServer
@@ -201,3 +203,20 @@ def test_the_guard_refuses_other_schemes_and_unknown_hosts() -> None:
     with pytest.raises(HostUnknown):
         Guard(resolve=nothing).addresses("https://nx.example/hook")
     Guard(resolve=nothing).check("https://nx.example/hook")  # accepted at save time
+
+
+def test_a_reminder_webhook_saved_when_allowed_is_refused_once_disallowed(
+    engine: Engine, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The golden-hours reminder checks again when it goes: an admin who narrows
+    SPOOR_WEBHOOK_ALLOW stops a hook saved before."""
+    hook = Receiver()
+    monday_9 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC).timestamp()
+    with engine.begin() as conn:
+        ann = add_user(conn, "ann@example.com", "a long password!", Role.REP, 0, "Ann")
+        add_block(conn, ann.id, "Mon 09:00-10:00")
+        set_goals(conn, ann.id, 20, 100, hook.url, settings)  # loopback allowed here
+    notices = chores.run(engine, replace(settings, webhook_allow=()), monday_9 + 30)
+    assert [b.label for _, b, _ in notices.reminders] == ["Mon 09:00-10:00"]
+    assert hook.got == []
+    assert "127.0.0.1 is a loopback address" in caplog.text
