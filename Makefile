@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_CLIENTS := tests/js/node_modules/.installed
 
-.PHONY: demo test lint fmt bench docs screenshots clean
+.PHONY: demo test lint fmt audit bench docs screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP) $(NODE_CLIENTS)
 	$(BIN)/ruff format --check src tests bench docs
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2
+
+# Known vulnerabilities in the installed dependencies (pip-audit; needs PyPI's JSON API).
+# Says AUDIT NOT DONE, without failing, when the service does not answer; ignores with
+# reasons in .ci/audit-ignore.txt.
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench docs

@@ -33,7 +33,7 @@ from readme import record
 from spoor.db.engine import open_database
 from spoor.identify.ipdb import import_dataset
 from spoor.leads.alerts import add_channel, add_rule
-from spoor.settings import Settings
+from spoor.settings import Settings, parse_networks
 from spoor.sites import add_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,8 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def prepare(data_dir: Path, hook: str, count: int) -> Settings:
-    settings = Settings(data_dir=data_dir)
+    # The receiver is on loopback, which webhooks reach only when an admin allows it.
+    settings = Settings(data_dir=data_dir, webhook_allow=parse_networks("127.0.0.1"))
     engine = open_database(settings)
     ranges = data_dir / "asn.csv"
     # One business per /24, so that every hand-raise comes from an account of its own.
@@ -84,7 +85,7 @@ def prepare(data_dir: Path, hook: str, count: int) -> Settings:
     now = int(time.time())
     with engine.begin() as conn:
         add_site(conn, "www.example.com", "UTC", now)
-        channel = add_channel(conn, "bench", "webhook", hook, now)
+        channel = add_channel(conn, "bench", "webhook", hook, now, settings=settings)
         add_rule(conn, "every hand-raise", "hand_raise", channel.id, now, cooldown_minutes=0)
     engine.dispose()
     return settings
@@ -102,7 +103,8 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="spoor-alerts-"))
     prepare(data_dir, receiver.url, args.count)
     env = {**os.environ, "SPOOR_DATA_DIR": str(data_dir), "SPOOR_DATABASE_URL": "",
-           "SPOOR_TRUSTED_PROXIES": "127.0.0.1", "SPOOR_RATE_LIMIT": "1000000"}  # fmt: skip
+           "SPOOR_TRUSTED_PROXIES": "127.0.0.1", "SPOOR_RATE_LIMIT": "1000000",
+           "SPOOR_WEBHOOK_ALLOW": "127.0.0.1"}  # fmt: skip
     server = subprocess.Popen([SPOOR, "serve", "--port", str(args.port)], env=env)
     base = f"http://127.0.0.1:{args.port}"
     sent: dict[str, float] = {}

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from spoor.db.engine import make_engine, upgrade
-from spoor.settings import Settings
+from spoor.settings import Settings, parse_networks
 
 # The tracked world of the web app's tests (sites, users, visits): a fixture module.
 pytest_plugins = ["tests.world"]
@@ -91,6 +91,10 @@ def database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         admin.dispose()
 
 
+# Tests receive webhooks on loopback; Spoor refuses those unless an admin allows them.
+LOOPBACK = parse_networks("127.0.0.0/8,::1")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from database(request.param, request, tmp_path)
@@ -98,7 +102,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, webhook_allow=LOOPBACK)
 
 
 @pytest.fixture

@@ -116,6 +116,7 @@ def world(engine: Engine, settings: Settings, tmp_path: Path) -> World:
         trusted_proxies=parse_networks("127.0.0.1"),
         rate_limit=100_000,
         login_attempts=5,
+        webhook_allow=settings.webhook_allow,
     )
     return World(web, engine)
 

@@ -234,7 +234,8 @@ SETTINGS: tuple[Setting, ...] = (
         "SPOOR_DNS_SERVERS",
         "",
         "Comma-separated DNS servers for reverse DNS (PTR) lookups, when they are turned on "
-        "(`spoor import --reverse-dns`). Empty: the system's /etc/resolv.conf.",
+        "(`spoor import --reverse-dns`), and for the addresses of webhook hosts. Empty: the "
+        "system's resolver (/etc/resolv.conf; /etc/hosts too for webhooks).",
         _addresses,
         "dns_servers",
     ),
@@ -342,6 +343,15 @@ SETTINGS: tuple[Setting, ...] = (
         "alert_retry_seconds",
     ),
     Setting(
+        "SPOOR_WEBHOOK_ALLOW",
+        "",
+        "Comma-separated networks (CIDR) that webhooks may reach although they are not "
+        "public, e.g. `10.1.2.0/24` for a CRM on the office network. Empty: webhooks go to "
+        "public addresses only, never to loopback, private, link-local or CGNAT ones.",
+        parse_networks,
+        "webhook_allow",
+    ),
+    Setting(
         "SPOOR_CLAIM_LAPSE_DAYS",
         "14",
         "A claim without a logged activity for this many days lapses: the account returns "
@@ -380,7 +390,7 @@ SETTINGS: tuple[Setting, ...] = (
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./data")
-    database_url: str = ""
+    database_url: str = field(default="", repr=False)  # may hold a password
     timezone: str = "UTC"
     visit_timeout_minutes: int = 30
     exclude_paths: tuple[re.Pattern[str], ...] = ()
@@ -392,21 +402,22 @@ class Settings:
     dns_servers: tuple[str, ...] = ()
     dns_port: int = 53
     trusted_proxies: tuple[Network, ...] = ()
-    tracking_token: str = ""
+    tracking_token: str = field(default="", repr=False)  # a secret
     rate_limit: int = 600
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)  # a secret
     login_attempts: int = 10
     log_format: str = "text"
     log_level: str = "INFO"
-    metrics_token: str = ""
+    metrics_token: str = field(default="", repr=False)  # a secret
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_security: str = "none"
     smtp_user: str = ""
-    smtp_password: str = ""
+    smtp_password: str = field(default="", repr=False)  # a secret
     mail_from: str = "spoor@localhost"
     alert_retry_seconds: float = 5.0
+    webhook_allow: tuple[Network, ...] = ()
     claim_lapse_days: int = 14
     event_store: str = "sql"
     clickhouse_url: str = ""
@@ -418,21 +429,52 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'spoor.db').resolve()}"
 
 
+# Settings that hold secrets: each may instead be read from a file named by NAME_FILE
+# (systemd credentials, container secrets), so it need not sit in an environment that
+# `ps e`, /proc and crash reports can show. They are never shown or logged.
+SECRETS = (
+    "SPOOR_DATABASE_URL",
+    "SPOOR_TRACKING_TOKEN",
+    "SPOOR_SECRET_KEY",
+    "SPOOR_METRICS_TOKEN",
+    "SPOOR_SMTP_PASSWORD",
+)
+
+
+def _raw(env: Mapping[str, str], setting: Setting) -> str:
+    """The setting's text: from NAME, from the file NAME_FILE names, or its default."""
+    path = env.get(setting.name + "_FILE", "") if setting.name in SECRETS else ""
+    if not path:
+        return env.get(setting.name, setting.default)
+    if setting.name in env:
+        raise ValueError(f"set {setting.name} or {setting.name}_FILE, not both")
+    try:
+        # One trailing newline is what editors and `echo` add; it is not part of the secret.
+        return Path(path).read_text().removesuffix("\n").removesuffix("\r")
+    except OSError as exc:
+        raise ValueError(f"{setting.name}_FILE={path!r} cannot be read: {exc.strerror}") from exc
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse every setting from `environ` (default: the process environment)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     problems: list[str] = []
     for setting in SETTINGS:
-        raw = env.get(setting.name, setting.default)
+        try:
+            raw = _raw(env, setting)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
         try:
             values[setting.attr] = setting.parse(raw)
         except ValueError as exc:
-            problems.append(f"{setting.name}={raw!r}: {exc}. ({setting.help})")
+            given = "(hidden)" if setting.name in SECRETS else repr(raw)
+            problems.append(f"{setting.name}={given}: {exc}. ({setting.help})")
     url = values.get("database_url", "")
     if url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
         problems.append(
-            f"SPOOR_DATABASE_URL={url!r}: use sqlite:///path/to/file.db or "
+            "SPOOR_DATABASE_URL: use sqlite:///path/to/file.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
         )
     if problems:
@@ -454,5 +496,27 @@ def markdown_reference() -> str:
     ]
     for s in SETTINGS:
         default = f"`{s.default}`" if s.default else "(empty)"
-        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+        secret = f" A secret: may be read from the file `{s.name}_FILE` names." * (
+            s.name in SECRETS
+        )
+        lines.append(f"| `{s.name}` | {default} | {s.help}{secret} |")
+    lines += [
+        "",
+        "Secrets are never shown by `spoor settings` nor written to logs. Reading them from",
+        "files (`SPOOR_SMTP_PASSWORD_FILE=/run/credentials/spoor.service/smtp`) keeps them out",
+        "of the process environment; setting both `NAME` and `NAME_FILE` is an error.",
+    ]
     return "\n".join(lines) + "\n"
+
+
+def shown(setting: Setting, value: Any) -> str:
+    """A setting's value as `spoor settings` prints it: secrets only as set or not."""
+    if setting.name not in SECRETS:
+        return str(value)
+    if setting.name == "SPOOR_DATABASE_URL" and value:
+        return _without_password(str(value))
+    return "(set, hidden)" if value else "(empty)"
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

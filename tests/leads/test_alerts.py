@@ -89,8 +89,8 @@ def test_a_hand_raise_is_mailed_and_signed_and_failures_are_retried(
     with engine.begin() as conn:
         rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
         mail = add_channel(conn, "the owner", "owner", "sales@example.com", 0)
-        hook = add_channel(conn, "crm", "webhook", good.url, 0)
-        broken = add_channel(conn, "broken", "webhook", bad.url, 0)
+        hook = add_channel(conn, "crm", "webhook", good.url, 0, settings=tracked)
+        broken = add_channel(conn, "broken", "webhook", bad.url, 0, settings=tracked)
         for channel in (mail, hook, broken):
             add_rule(conn, f"hand-raise to {channel.name}", "hand_raise", channel.id, 0)
     web = replace(tracked, smtp_host="127.0.0.1", smtp_port=smtp_port,
@@ -165,7 +165,7 @@ def get_channel_enabled(engine: Engine, channel_id: int) -> bool:
 def test_a_cooldown_keeps_one_account_from_flooding(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
     with engine.begin() as conn:
-        hook = add_channel(conn, "crm", "slack", good.url, 0)
+        hook = add_channel(conn, "crm", "slack", good.url, 0, settings=tracked)
         add_rule(conn, "hand-raise", "hand_raise", hook.id, 0, cooldown_minutes=60)
         add_rule(conn, "hot", "priority_above", hook.id, 0, threshold=50)
     with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
@@ -184,7 +184,7 @@ def test_an_account_entering_a_feed_is_announced_once(engine: Engine, tracked: S
     good = Receiver()
     with engine.begin() as conn:
         feed = save_feed(conn, "Pricing readers", FeedFilter(path="/pricing"), None)
-        hook = add_channel(conn, "crm", "teams", good.url, 0)
+        hook = add_channel(conn, "crm", "teams", good.url, 0, settings=tracked)
         add_rule(conn, "into the feed", "entered_feed", hook.id, 0, feed_id=feed.id,
                  cooldown_minutes=0)  # fmt: skip
     with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
@@ -225,7 +225,7 @@ def test_a_claimed_account_coming_back_is_announced(engine: Engine, tracked: Set
     good = Receiver()
     with engine.begin() as conn:
         rep = add_user(conn, "remi@example.com", "a long password!", Role.REP, 0, "Remi")
-        hook = add_channel(conn, "crm", "webhook", good.url, 0)
+        hook = add_channel(conn, "crm", "webhook", good.url, 0, settings=tracked)
         add_rule(conn, "back again", "claimed_returned", hook.id, 0, cooldown_minutes=0)
     with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.10", "/pricing")
@@ -269,7 +269,7 @@ def test_lapsed_claims_return_to_the_pool_and_their_owner_is_told(
 def test_a_target_account_visiting_is_announced(engine: Engine, tracked: Settings) -> None:
     good = Receiver()
     with engine.begin() as conn:
-        hook = add_channel(conn, "crm", "webhook", good.url, 0)
+        hook = add_channel(conn, "crm", "webhook", good.url, 0, settings=tracked)
         add_rule(conn, "targets", "target_visited", hook.id, 0)
     with TestClient(create_app(tracked), client=("127.0.0.1", 5)) as client:
         track(client, "198.51.100.70", "/blog")  # Harbour: not a target

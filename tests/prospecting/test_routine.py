@@ -117,7 +117,7 @@ def test_chores_escalate_untouched_hand_raisers_and_remind_blocks(
         update_user(conn, ann.id, timezone="Europe/Amsterdam")
         ann = replace(ann, timezone="Europe/Amsterdam")
         add_block(conn, ann.id, "Mon 09:00-10:00")
-        set_goals(conn, ann.id, 20, 100, hook.url)
+        set_goals(conn, ann.id, 20, 100, hook.url, settings)
         for org, age in ((1, 61 * 60), (2, 30 * 60), (3, 25 * 3600), (4, 2 * 3600)):
             conn.execute(lead_signals.insert().values(
                 site_id=site.id, org_id=org, ts=int(now - age), day=date(2026, 11, 23), kind=5,

@@ -230,6 +230,32 @@ def test_api_with_a_session_needs_the_csrf_header_for_changes(world: World) -> N
 def test_pages_carry_security_headers(world: World) -> None:
     with world.client() as client:
         answer = client.get("/login")
+        tracking = [
+            client.get("/js/spoor.js", headers={"origin": "https://www.example.com"}),
+            client.options("/api/event", headers={"origin": "https://www.example.com",
+                                                  "access-control-request-method": "POST"}),
+            client.get("/matomo.php?idsite=1&rec=1", headers={"origin": "https://a.example"}),
+        ]  # fmt: skip
     assert answer.headers["x-frame-options"] == "DENY"
-    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
     assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "same-origin"
+    assert answer.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in answer.headers["permissions-policy"]
+    assert "geolocation=()" in answer.headers["permissions-policy"]
+    assert "strict-transport-security" not in answer.headers  # http: HSTS would be ignored
+    # Tracked sites on other origins still load the script and call the endpoints.
+    for reply in tracking:
+        assert reply.headers["access-control-allow-origin"] == "*", reply.url
+        assert "cross-origin-opener-policy" not in reply.headers
+        assert "content-security-policy" not in reply.headers
+
+
+def test_behind_https_pages_ask_browsers_to_stay_on_https(world: World) -> None:
+    world.settings = replace(world.settings, public_url="https://spoor.example.com")
+    with world.client() as client:
+        for path in ("/login", "/healthz", "/static/app.css"):
+            answer = client.get(path)
+            assert answer.headers["strict-transport-security"] == "max-age=31536000", path

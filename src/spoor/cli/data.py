@@ -260,8 +260,7 @@ def settings_command(
     current = load_settings()
     table = Table("setting", "value", "default")
     for s in settings_module.SETTINGS:
-        value = getattr(current, s.attr)
-        table.add_row(s.name, str(value), s.default)
+        table.add_row(s.name, settings_module.shown(s, getattr(current, s.attr)), s.default)
     console.print(table)
 
 

@@ -235,16 +235,16 @@ def routine_command(
     as_json: JsonOption = False,
 ) -> None:
     """Your golden hours and goals: add blocks, set goals, see streak and adherence."""
-    with open_database(load_settings()).begin() as conn:
+    settings = load_settings()
+    with open_database(settings).begin() as conn:
         who = _who(conn, user)
         try:
             for text in block or []:
                 add_block(conn, who.id, text)
             if daily is not None or weekly is not None:
                 now = routine(conn, who, time.time()).goals
-                set_goals(
-                    conn, who.id, daily or now.daily, weekly or now.weekly, now.remind_webhook
-                )
+                set_goals(conn, who.id, daily or now.daily, weekly or now.weekly,
+                          now.remind_webhook, settings)  # fmt: skip
         except RoutineError as exc:
             raise fail(str(exc)) from exc
         seen = routine(conn, who, time.time())

@@ -99,11 +99,13 @@ def serve_and_replay(demo_dir: Path, log: Path, port: int, say: Callable[[str], 
         timezone=company.timezone,
         trusted_proxies=parse_networks("127.0.0.1"),
         public_url=f"http://127.0.0.1:{port}",
+        webhook_allow=parse_networks("127.0.0.1"),  # the demo's own alert printer
     )
     printer = AlertPrinter(say)
     engine = open_database(settings)
     with engine.begin() as conn:
-        channel = add_channel(conn, "printed by the demo", "webhook", printer.url, int(time.time()))
+        channel = add_channel(conn, "printed by the demo", "webhook", printer.url,
+                              int(time.time()), settings=settings)  # fmt: skip
         add_rule(conn, "hand-raises", "hand_raise", channel.id, int(time.time()))
         site = get_site(conn, company.domain)
         hottest = leads(conn, site, int(time.time()), limit=1) if site else []

@@ -68,10 +68,11 @@ class AlertRule:
 
 
 def add_channel(
-    conn: Connection, name: str, kind: str, target: str, now: int, secret: str | None = None
-) -> Channel:
+    conn: Connection, name: str, kind: str, target: str, now: int, secret: str | None = None,
+    settings: Settings | None = None,
+) -> Channel:  # fmt: skip
     try:
-        target = check_target(kind, target)
+        target = check_target(kind, target, settings)
     except ValueError as exc:
         raise AlertError(str(exc)) from exc
     if kind == "webhook" and not secret:

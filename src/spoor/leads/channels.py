@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from spoor.leads.egress import EgressRefused, Guard, HostUnknown
 from spoor.settings import Settings
 
 KINDS = ("email", "owner", "webhook", "slack", "teams")  # owner: e-mail to the account's owner
@@ -44,7 +45,9 @@ class Channel:
     disabled_reason: str | None
 
 
-def check_target(kind: str, target: str) -> str:
+def check_target(kind: str, target: str, settings: Settings | None = None) -> str:
+    """The target, cleaned; ValueError when it is not one, or a webhook whose host is on a
+    network webhooks may not reach (`settings` say which are allowed; none by default)."""
     target = target.strip()
     if kind not in KINDS:
         raise ValueError(f"{kind!r} is not a channel kind: use {', '.join(KINDS)}")
@@ -53,6 +56,8 @@ def check_target(kind: str, target: str) -> str:
             raise ValueError(f"{target!r} is not an e-mail address")
     elif not re.match(r"^https?://[^/\s]+", target):
         raise ValueError(f"{target!r} is not an http:// or https:// address")
+    else:
+        Guard.from_settings(settings or Settings()).check(target)
     return target
 
 
@@ -124,7 +129,11 @@ def send(channel: Channel, alert: dict[str, Any], settings: Settings, timeout: f
             "x-spoor-signature": sign(channel.secret, stamp, body),
         }
     try:
-        answer = httpx.post(channel.target, content=body, headers=headers, timeout=timeout)
+        answer = Guard.from_settings(settings).post(
+            channel.target, content=body, headers=headers, timeout=timeout
+        )
+    except (EgressRefused, HostUnknown) as exc:
+        raise SendError(str(exc)) from exc
     except httpx.HTTPError as exc:
         raise SendError(f"{type(exc).__name__}: {exc}") from exc
     if not answer.is_success:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from spoor.db.schema import prospecting_blocks
 from spoor.identify.corrections import org_names
 from spoor.leads.channels import SendError, send_mail
+from spoor.leads.egress import EgressRefused, Guard, HostUnknown
 from spoor.prospecting.claims import Claim, lapse
 from spoor.prospecting.routine import Block, blocks_of, goals_of, starting_blocks, zone_of
 from spoor.prospecting.sla import SlaEvent, pass_deadlines
@@ -109,6 +110,6 @@ def _tell(settings: Settings, notices: Notices) -> None:
             payload = {"event": "golden_hours", "user": user.email, "block": block.label,
                        "text": text}  # fmt: skip
             try:
-                httpx.post(hook, json=payload, timeout=10).raise_for_status()
-            except httpx.HTTPError as exc:
+                Guard.from_settings(settings).post(hook, json=payload).raise_for_status()
+            except (httpx.HTTPError, EgressRefused, HostUnknown) as exc:
                 log.warning("golden hours reminder to %s failed: %s", hook, exc)

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from spoor.db.schema import activities, goals, interruptions, prospecting_blocks
+from spoor.leads.egress import EgressRefused, Guard
+from spoor.settings import Settings
 from spoor.users import User
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -139,13 +141,21 @@ def goals_of(conn: Connection, user_id: int) -> Goals:
 
 
 def set_goals(
-    conn: Connection, user_id: int, daily: int, weekly: int, remind_webhook: str | None = None
-) -> Goals:
+    conn: Connection, user_id: int, daily: int, weekly: int, remind_webhook: str | None = None,
+    settings: Settings | None = None,
+) -> Goals:  # fmt: skip
+    """`settings` say which networks the reminder webhook may reach (public ones only when
+    not given)."""
     if not (0 < daily <= 500 and 0 < weekly <= 2500):
         raise RoutineError("goals are activities: 1 to 500 a day, 1 to 2500 a week")
     hook = (remind_webhook or "").strip() or None
     if hook and not hook.startswith(("https://", "http://")):
         raise RoutineError("the reminder webhook is an http(s) address")
+    if hook:
+        try:
+            Guard.from_settings(settings or Settings()).check(hook)
+        except EgressRefused as exc:
+            raise RoutineError(str(exc)) from exc
     values = {"daily": daily, "weekly": weekly, "remind_webhook": hook}
     updated = conn.execute(goals.update().where(goals.c.user_id == user_id).values(**values))
     if not updated.rowcount:

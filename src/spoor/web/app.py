@@ -112,20 +112,36 @@ TRACKING = ("/api/collect", "/api/event", "/api/send", "/matomo.php", "/piwik.ph
 
 
 class SecurityHeaders:
-    """Headers that keep pages from being framed, sniffed or made to run foreign scripts."""
+    """Headers that keep pages from being framed, sniffed or made to run foreign scripts, from
+    sharing a browsing context with other sites' windows, from using device features, and
+    (behind https) from ever being fetched over plain http again.
+
+    The tracking endpoints and the tracker script are left alone: tracked sites on other
+    origins call them, under the CORS headers they send (and their POSTs skip middleware)."""
 
     HEADERS = (
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"same-origin"),
+        # window.opener links to other sites are cut both ways (tab-nabbing, XS-Leaks).
+        (b"cross-origin-opener-policy", b"same-origin"),
+        # No page needs a camera, a microphone, the location, payments or USB.
+        (
+            b"permissions-policy",
+            b"accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+            b"microphone=(), payment=(), usb=()",
+        ),
     )
     CSP = (
         b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     )
+    # A year, without includeSubDomains: Spoor's host name says nothing about its siblings.
+    HSTS = (b"strict-transport-security", b"max-age=31536000")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.headers = (*self.HEADERS, self.HSTS) if https else self.HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -137,7 +153,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *self.HEADERS]
+                headers = [*message.get("headers", []), *self.headers]
                 if strict:
                     headers.append((b"content-security-policy", self.CSP))
                 message = {**message, "headers": headers}
@@ -235,7 +251,11 @@ def create_app(settings: Settings) -> Spoor:
     app = Starlette(
         routes=[*PUBLIC, *PAGES, Mount("/api/v1", api)],
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders), cors, sessions],
+        middleware=[
+            Middleware(SecurityHeaders, https=settings.public_url.startswith("https://")),
+            cors,
+            sessions,
+        ],
         exception_handlers={HTTPException: http_error},
     )
     app.state.settings = api.state.settings = settings

@@ -23,6 +23,7 @@ from spoor.leads.alerts import (
 )
 from spoor.leads.channels import KINDS
 from spoor.leads.feeds import list_feeds
+from spoor.settings import Settings
 from spoor.sites import list_sites
 from spoor.users import Role
 from spoor.web.auth import guard
@@ -46,12 +47,12 @@ async def alerts_page(request: Request) -> Response:
     return page(request, "alerts.html", **data, kinds=KINDS, triggers=TRIGGERS, flash=flash)
 
 
-def _change(conn: Connection, form: FormData) -> str:
+def _change(conn: Connection, form: FormData, settings: Settings) -> str:
     action, now = form.get("action"), int(time.time())
     if action == "channel":
         channel = add_channel(
             conn, str(form.get("name", "")), str(form.get("kind", "")),
-            str(form.get("target", "")), now,
+            str(form.get("target", "")), now, settings=settings,
         )  # fmt: skip
         secret = f" Its signing secret: {channel.secret}" if channel.kind == "webhook" else ""
         return f"Channel {channel.name} added.{secret}"
@@ -77,8 +78,9 @@ def _change(conn: Connection, form: FormData) -> str:
 @guard(Role.MANAGER)
 async def change_alerts(request: Request) -> Response:
     form = await request.form()
+    settings = request.app.state.settings
     try:
-        text, error = await write(request, lambda conn: _change(conn, form)), False
+        text, error = await write(request, lambda conn: _change(conn, form, settings)), False
     except (AlertError, ValueError) as exc:
         text, error = str(exc), True
     request.session["flash"] = {"text": text, "error": error}

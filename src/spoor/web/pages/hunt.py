@@ -30,6 +30,7 @@ from spoor.prospecting.routine import (
 )
 from spoor.prospecting.tasks import Task, TaskError, add_task, open_tasks, snooze
 from spoor.prospecting.today import today
+from spoor.settings import Settings
 from spoor.users import User, UserError, update_user
 from spoor.web.auth import guard
 from spoor.web.pages.scope import PERIODS, Scope, load_scope
@@ -152,8 +153,11 @@ async def routine_page(request: Request) -> Response:
     secret = None
     if request.method == "POST":
         form = await request.form()
+        settings = request.app.state.settings
         try:
-            text, secret = await write(request, lambda conn: _change_routine(conn, user, form))
+            text, secret = await write(
+                request, lambda conn: _change_routine(conn, user, form, settings)
+            )
         except (RoutineError, UserError, ValueError) as exc:
             return refused(request, exc, "/routine")
         if secret is None:
@@ -166,11 +170,14 @@ async def routine_page(request: Request) -> Response:
                 flash=request.session.pop("flash", None))  # fmt: skip
 
 
-def _change_routine(conn: Connection, user: User, form: FormData) -> tuple[str, str | None]:
+def _change_routine(
+    conn: Connection, user: User, form: FormData, settings: Settings
+) -> tuple[str, str | None]:
     action = str(form.get("action", ""))
     if action == "goals":
         daily, weekly = int(str(form.get("daily", "0"))), int(str(form.get("weekly", "0")))
-        goals = set_goals(conn, user.id, daily, weekly, str(form.get("webhook", "")))
+        hook = str(form.get("webhook", ""))
+        goals = set_goals(conn, user.id, daily, weekly, hook, settings)
         return f"Goals saved: {goals.daily} a day, {goals.weekly} a week.", None
     if action == "block":
         return f"Block added: {add_block(conn, user.id, str(form.get('block', ''))).label}.", None
