@@ -38,6 +38,7 @@ from spoor.leads.channels import (
 from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
+from spoor.privacy import retention
 from spoor.prospecting import chores
 from spoor.prospecting.claims import get_claim
 from spoor.settings import Settings
@@ -245,6 +246,7 @@ class AlertWatcher:
         chores.run(self.engine, self.settings, now)
         if self.settings.smtp_host:
             digest.send_due(self.engine, self.settings, now)
+        retention.run_if_due(self.engine, self.settings, now)  # once a day, in batches
 
     def watch(self, now: float | None = None) -> int:
         """Turn new ledger rows into deliveries; returns how many were queued."""
