@@ -25,7 +25,7 @@ from spoor.deals.service import create_deal
 from spoor.identify import corrections, ipdb
 from spoor.ingest.logimport import import_logs
 from spoor.ingest.rollups import rebuild
-from spoor.prospecting import cadences
+from spoor.prospecting import cadences, claims
 from spoor.prospecting.activities import log_activity
 from spoor.prospecting.contacts import add_contact
 from spoor.prospecting.tasks import add_task
@@ -94,6 +94,8 @@ def work(engine: Engine) -> dict[str, int]:
         corrections.merge(conn, branch, harbour)
         corrections.add_range(conn, harbour, "192.0.2.0/28", note="Harbour's office")
         corrections.rename(conn, harbour, "Harbour Insurance")
+        claims.claim(conn, harbour.id, rep, now - 100)  # a claim that ended: its history
+        claims.release(conn, harbour.id, rep, now - 50)
         cadences.claim_and_start(conn, harbour.id, rep, now)
         log_activity(
             conn, harbour.id, rep.id, "call", "voicemail", note="Harbour: call back", at=now
