@@ -110,3 +110,9 @@ def test_the_scheduled_job_runs_once_a_day(engine: Engine, settings: Settings) -
         last = retention.last_run(conn)
     assert last is not None
     assert last.at == 1e9 + 86400
+
+
+def test_a_server_runs_it_an_hour_after_start(engine: Engine, settings: Settings) -> None:
+    later = retention.Schedule()
+    assert later.tick(engine, settings, 1e9) is None
+    assert retention.Schedule(first_after=0).tick(engine, settings, 1e9) is not None

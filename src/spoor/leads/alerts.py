@@ -215,6 +215,7 @@ class AlertWatcher:
         self.last_id = 0
         self._feeds: dict[int, Feed] = {}
         self._chores_done = 0.0
+        self._retention = retention.Schedule()
 
     def start(self) -> None:
         with self.engine.connect() as conn:  # history is not news: start at the end
@@ -246,7 +247,7 @@ class AlertWatcher:
         chores.run(self.engine, self.settings, now)
         if self.settings.smtp_host:
             digest.send_due(self.engine, self.settings, now)
-        retention.run_if_due(self.engine, self.settings, now)  # once a day, in batches
+        self._retention.tick(self.engine, self.settings, now)  # daily, in batches
 
     def watch(self, now: float | None = None) -> int:
         """Turn new ledger rows into deliveries; returns how many were queued."""

@@ -17,6 +17,7 @@ A limit of 0 keeps that kind of row forever.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 BATCH = 5000
 DAY = 86400
 EVERY = DAY  # the scheduled job runs once a day (checked by the once-a-minute chores)
+FIRST_AFTER = 3600.0  # seconds after start: a start or restart stays quick and predictable
 
 
 @dataclass(frozen=True)
@@ -273,3 +275,16 @@ def run_if_due(engine: Engine, settings: Settings, now: float) -> Report | None:
     if last is not None and now - last.at < EVERY:
         return None
     return run(engine, policy, now)
+
+
+class Schedule:
+    """The job's clock in a running server: the first run an hour after start (a restart
+    never begins with a large deletion), then whenever the last run is a day old."""
+
+    def __init__(self, first_after: float = FIRST_AFTER) -> None:
+        self.not_before = time.monotonic() + first_after
+
+    def tick(self, engine: Engine, settings: Settings, now: float) -> Report | None:
+        if time.monotonic() < self.not_before:
+            return None
+        return run_if_due(engine, settings, now)

@@ -43,6 +43,7 @@ from spoor.web.pages import (
     leads,
     optout,
     overview,
+    privacy,
     team,
 )
 from spoor.web.render import page
@@ -100,6 +101,9 @@ PAGES = [
     Route("/settings/users", admin.change_user, methods=["POST"]),
     Route("/settings/tokens", admin.revoke_any_token, methods=["POST"]),
     Route("/settings/ipdata", admin.update_ipdata, methods=["POST"]),
+    Route("/privacy", privacy.privacy_page),
+    Route("/privacy/erase", privacy.erase, methods=["POST"]),
+    Route("/privacy/export", privacy.export),
     Route("/account", account.account, methods=["GET", "POST"]),
     Route("/api/docs", api_docs),
 ]
