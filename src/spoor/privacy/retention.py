@@ -91,14 +91,20 @@ def _count(conn: Connection, table: Any, where: ColumnElement[bool]) -> int:
     return int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
 
 
-def _orphan_orgs(cutoff: int) -> ColumnElement[bool]:
+def _orphan_orgs(cutoff: int, site_ids: list[int]) -> ColumnElement[bool]:
     """Organizations last seen before `cutoff` with no row left anywhere that names them."""
     conditions = [organizations.c.last_seen < cutoff]
     for owner in ORG_TABLES:
         if owner.table is organizations or owner.parent is not None:
             continue
         column = owner.table.c[owner.column]
-        conditions.append(~exists(select(column).where(column == organizations.c.id)))
+        where = [column == organizations.c.id]
+        site = owner.table.c.get("site_id")
+        # Rows of a site (a foreign key: every row's site is among them) are indexed by site
+        # first: naming the sites lets the database seek instead of scanning per organization.
+        if site is not None and site.foreign_keys:
+            where.append(site.in_(site_ids))
+        conditions.append(~exists(select(column).where(*where)))
     return and_(*conditions)
 
 
@@ -162,7 +168,7 @@ def run(
         report.limits["lead signals"] = f"before {_when(ts)}"
         signals = lead_signals.c.ts < ts
     if policy.visits_days:
-        orphans = _orphan_orgs(int(now) - policy.visits_days * DAY)
+        orphans = _orphan_orgs(int(now) - policy.visits_days * DAY, [r.id for r in site_rows])
     for site in site_rows:
         due = _due(policy, report, site, now)
         if dry_run:
