@@ -215,6 +215,38 @@ SETTINGS: tuple[Setting, ...] = (
         "ip_retention",
     ),
     Setting(
+        "SPOOR_RETAIN_HITS_DAYS",
+        "400",
+        "Pageviews and events (hits) older than this many days are deleted by the daily "
+        "retention job, and the day's rollups recomputed from what remains. 0: keep forever.",
+        _non_negative_int,
+        "retain_hits_days",
+    ),
+    Setting(
+        "SPOOR_RETAIN_VISITS_DAYS",
+        "760",
+        "Visits (with their hits) of days more than this many days ago (in the site's time zone) "
+        "are deleted; reports of those days then show nothing. 0: keep forever.",
+        _non_negative_int,
+        "retain_visits_days",
+    ),
+    Setting(
+        "SPOOR_RETAIN_SIGNALS_DAYS",
+        "400",
+        "Lead signals (an organization's pageviews and forms that scoring counts) older than "
+        "this many days are deleted. 0: keep forever.",
+        _non_negative_int,
+        "retain_signals_days",
+    ),
+    Setting(
+        "SPOOR_RETAIN_IP_PREFIX_DAYS",
+        "30",
+        "With SPOOR_IP_RETENTION=truncated, the /24 or /48 kept on a visit is blanked after "
+        "this many days (the visit stays). 0: keep as long as the visit.",
+        _non_negative_int,
+        "retain_ip_prefix_days",
+    ),
+    Setting(
         "SPOOR_IMPORT_BATCH",
         "5000",
         "Hits written per transaction during log import; also how often import progress "
@@ -397,6 +429,10 @@ class Settings:
     exclude_ips: tuple[Network, ...] = field(default=())
     keep_static: bool = False
     ip_retention: str = "none"
+    retain_hits_days: int = 400
+    retain_visits_days: int = 760
+    retain_signals_days: int = 400
+    retain_ip_prefix_days: int = 30
     import_batch: int = 5000
     import_workers: int = 0
     dns_servers: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ OPEN_PATHS = {
     "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/healthz",
     "/calendar/{secret:str}.ics",  # the secret in the address is the credential
     "/metrics",  # its own check: a bearer token, or this machine only (tests/ops)
+    "/opt-out",  # visitors refuse tracking (tests/privacy)
 }  # fmt: skip
 API_GETS = ["/api/v1/me", "/api/v1/sites", "/api/v1/openapi.json", "/api/v1/ipdata",
             "/api/v1/users", "/api/v1/sites/www.example.com/overview",

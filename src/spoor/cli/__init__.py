@@ -1,6 +1,6 @@
 """The `spoor` command line: each command parses its options, calls a service, renders."""
 
-from spoor.cli import data, deals, identify, leads, ops, orgs, prospecting, users
+from spoor.cli import data, deals, identify, leads, ops, orgs, privacy, prospecting, users
 from spoor.cli.app import app
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "main",
     "ops",
     "orgs",
+    "privacy",
     "prospecting",
     "users",
 ]

@@ -29,3 +29,7 @@ deal_app = typer.Typer(
 app.add_typer(deal_app, name="deal")
 forecast_app = typer.Typer(help="The 30-day rule forecast: what prospecting will bring.")
 app.add_typer(forecast_app, name="forecast")
+privacy_app = typer.Typer(
+    help="Privacy: retention, erasure and export (docs/privacy.md).", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")

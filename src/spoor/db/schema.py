@@ -616,3 +616,17 @@ deal_stage_history = Table(
     Column("entered_at", Float, nullable=False),
     Index(None, "deal_id", "entered_at"),
 )
+
+# The record that an erasure or a retention run happened: when, by whom, what kind, and the
+# rows deleted per table. It names no organization, address or visitor, so it can be kept.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(254), nullable=False),  # a user's e-mail, "cli" or "retention"
+    Column("kind", String(16), nullable=False),  # organization | ip_range | time_range | retention
+    Column("scope", Text, nullable=False),  # e.g. "1 organization", "www.example.com 2025-01"
+    Column("counts", Text, nullable=False),  # JSON object: table -> rows deleted
+    Index(None, "kind", "at"),
+)

@@ -240,16 +240,25 @@ def _write(conn: Connection, delta: Delta) -> None:
     )  # fmt: skip
 
 
-def rebuild(conn: Connection, site_ids: Iterable[int] | None = None) -> None:
-    """Recompute the rollups from visits and hits (all sites, or the given ones)."""
+def rebuild(
+    conn: Connection,
+    site_ids: Iterable[int] | None = None,
+    days: tuple[date, date] | None = None,
+) -> None:
+    """Recompute the rollups from visits and hits (all sites, or the given ones; all days,
+    or the (first, last) days inclusive: a day's rows depend on that day's visits only)."""
     sites = None if site_ids is None else list(site_ids)
     for table in (rollup_days, rollup_orgs, rollup_pages):
         query = delete(table)
         if sites is not None:
             query = query.where(table.c.site_id.in_(sites))
+        if days is not None:
+            query = query.where(table.c.day.between(*days))
         conn.execute(query)
     v = visits.c
     scope = [v.site_id.in_(sites)] if sites is not None else []
+    if days is not None:
+        scope.append(v.day.between(*days))
     bounce = func.sum(case((and_(v.pageviews <= 1, v.events == 0), 1), else_=0))
     measures = (func.sum(v.pageviews), bounce, func.sum(v.ended - v.started))
     cols = ("site_id", "day", "dimension", "value", "visits", "visitors", "pageviews",

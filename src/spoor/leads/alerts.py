@@ -38,6 +38,7 @@ from spoor.leads.channels import (
 from spoor.leads.feeds import Feed, list_feeds
 from spoor.leads.rules import load_rules
 from spoor.leads.service import Lead, leads
+from spoor.privacy import retention
 from spoor.prospecting import chores
 from spoor.prospecting.claims import get_claim
 from spoor.settings import Settings
@@ -215,6 +216,7 @@ class AlertWatcher:
         self.last_id = 0
         self._feeds: dict[int, Feed] = {}
         self._chores_done = 0.0
+        self._retention = retention.Schedule()
 
     def start(self) -> None:
         with self.engine.connect() as conn:  # history is not news: start at the end
@@ -246,6 +248,7 @@ class AlertWatcher:
         chores.run(self.engine, self.settings, now)
         if self.settings.smtp_host:
             digest.send_due(self.engine, self.settings, now)
+        self._retention.tick(self.engine, self.settings, now)  # daily, in batches
 
     def watch(self, now: float | None = None) -> int:
         """Turn new ledger rows into deliveries; returns how many were queued."""

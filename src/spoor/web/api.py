@@ -30,6 +30,7 @@ from spoor.identify.ipdb import status
 from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
+from spoor.privacy.export import export_org
 from spoor.prospecting.activities import OUTCOMES, ActivityError, history, log_activity
 from spoor.prospecting.cadences import (
     CADENCES,
@@ -514,6 +515,21 @@ def my_routine(request: Request, user: Reader) -> dict[str, object]:
 @api.get("/ipdata", summary="The IP datasets and when they were imported")
 def ipdata(request: Request, user: Reader) -> list[dict[str, Any]]:
     return [s.__dict__ for s in status(request.app.state.engine)]
+
+
+@api.get(
+    "/organizations/{org_id}/export",
+    summary="Everything stored about an organization (admins)",
+    description="One key per table under `tables`, every row about the organization and "
+    "those merged into it (docs/privacy.md).",
+)
+def export_organization(
+    request: Request, org_id: int, user: Annotated[User, Depends(role(Role.ADMIN))]
+) -> dict[str, Any]:
+    data = _run(request, lambda conn: export_org(conn, org_id, time.time()))
+    if not data["tables"]:
+        raise HTTPException(404, f"nothing is stored about organization {org_id}")
+    return data
 
 
 @api.get("/users", response_model=list[UserOut], summary="Everyone who may sign in (admins)")

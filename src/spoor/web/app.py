@@ -33,7 +33,19 @@ from spoor.settings import Settings
 from spoor.web import collect, ops
 from spoor.web.api import create_api
 from spoor.web.auth import SESSION_DAYS, LoginLimiter, guard, secret_key
-from spoor.web.pages import account, admin, alerts, companies, deals, hunt, leads, overview, team
+from spoor.web.pages import (
+    account,
+    admin,
+    alerts,
+    companies,
+    deals,
+    hunt,
+    leads,
+    optout,
+    overview,
+    privacy,
+    team,
+)
 from spoor.web.render import page
 
 TRACKER = Path(__file__).with_name("static") / "spoor.js"
@@ -89,6 +101,9 @@ PAGES = [
     Route("/settings/users", admin.change_user, methods=["POST"]),
     Route("/settings/tokens", admin.revoke_any_token, methods=["POST"]),
     Route("/settings/ipdata", admin.update_ipdata, methods=["POST"]),
+    Route("/privacy", privacy.privacy_page),
+    Route("/privacy/erase", privacy.erase, methods=["POST"]),
+    Route("/privacy/export", privacy.export),
     Route("/account", account.account, methods=["GET", "POST"]),
     Route("/api/docs", api_docs),
 ]
@@ -107,6 +122,8 @@ PUBLIC = [
     Route("/healthz", ops.healthz),
     Route("/metrics", ops.metrics),  # its own check: a bearer token, or this machine only
     Route("/calendar/{secret:str}.ics", hunt.calendar_feed),
+    Route("/opt-out", optout.opt_out_page),  # visitors refuse tracking here (privacy)
+    Route("/opt-out", optout.change_opt_out, methods=["POST"]),
 ]
 TRACKING = ("/api/collect", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/js/")
 

@@ -30,6 +30,7 @@ from spoor.ingest.rawhit import RawHit
 from spoor.ingest.sources import matomo, plausible, tracker, umami
 from spoor.ingest.sources.common import BadPayload, Incoming
 from spoor.ingest.spool import new_key
+from spoor.privacy import optout
 from spoor.settings import Settings
 from spoor.sites import Site, find_site
 
@@ -110,6 +111,8 @@ class Collector:
         if not site.allows_host(host):
             raise Refused(403, f"host {host!r} is not allowed for site {site.domain}")
         if site.honor_dnt and (headers.get("dnt") == "1" or headers.get("sec-gpc") == "1"):
+            return None
+        if optout.opted_out(headers.get("cookie"), site.public_id):  # the /opt-out page's
             return None
         ts = incoming.ts or time.time()
         return RawHit(

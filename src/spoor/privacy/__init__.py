@@ -1,0 +1,1 @@
+"""Privacy: retention, erasure and export of what Spoor stores (see docs/privacy.md)."""
