@@ -17,12 +17,12 @@ from spoor.identify.corrections import CorrectionError, find_org
 from spoor.privacy import journal, retention
 from spoor.privacy.erasure import (
     Erasure,
-    ErasureError,
     erase_ip_range,
     erase_orgs,
     erase_time_range,
 )
 from spoor.privacy.export import export_org
+from spoor.privacy.scope import ErasureError
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Only count what would be deleted.")]
 
@@ -123,9 +123,9 @@ def export_command(
     with engine.connect() as conn:
         try:
             found = find_org(conn, org)
-        except CorrectionError as exc:
+            data = export_org(conn, found.id, time.time())
+        except (CorrectionError, ErasureError) as exc:
             raise fail(str(exc)) from exc
-        data = export_org(conn, found.id, time.time())
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if out is None:
         print(text)

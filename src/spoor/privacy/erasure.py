@@ -28,13 +28,9 @@ from spoor.db.schema import (
 )
 from spoor.identify.resolver import Resolver
 from spoor.privacy import journal
-from spoor.privacy.scope import ORG_TABLES, merge_group
+from spoor.privacy.scope import ORG_TABLES, ErasureError, merge_group, require_sql_events
 
 MAX_PIECES = 1_000_000  # distinct dataset ranges inside one erased IP range
-
-
-class ErasureError(ValueError):
-    """The erasure was asked for something that cannot be done (a bad range or dates)."""
 
 
 @dataclass
@@ -92,6 +88,7 @@ def erase_orgs(
 ) -> Erasure:
     """Everything about these organizations (and those merged into them), in every table."""
     with engine.begin() as conn:
+        require_sql_events(conn)
         result = Erasure("organization", "", dry_run)
         _erase_orgs(conn, result, org_ids)
         n = len(result.orgs)
@@ -158,6 +155,7 @@ def erase_ip_range(
     net, first, last = _range_bounds(cidr)
     resolver = Resolver.load(engine)
     with engine.begin() as conn:
+        require_sql_events(conn)
         result = Erasure("ip_range", f"an IPv{net.version} range of {net.num_addresses} addresses",
                          dry_run)  # fmt: skip
         _erase_orgs(conn, result, orgs_in_range(conn, resolver, cidr))
@@ -191,6 +189,7 @@ def erase_time_range(
     if last < first:
         raise ErasureError(f"the range ends ({last}) before it starts ({first})")
     with engine.begin() as conn:
+        require_sql_events(conn)
         site_ids = (
             [site_id] if site_id is not None else list(conn.execute(select(sites.c.id)).scalars())
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from spoor.privacy.scope import ORG_TABLES, merge_group
+from spoor.privacy.scope import ORG_TABLES, merge_group, require_sql_events
 
 FORMAT = "spoor-organization-export/1"
 
@@ -27,6 +27,7 @@ def plain(value: Any) -> Any:
 def export_org(conn: Connection, org_id: int, now: float) -> dict[str, Any]:
     """The organization (and those merged into it) in every table that holds rows about it;
     tables without any are left out, so every key present has rows."""
+    require_sql_events(conn)
     group = merge_group(conn, [org_id])
     tables: dict[str, list[dict[str, Any]]] = {}
     for owner in reversed(ORG_TABLES):  # parents first reads best

@@ -38,7 +38,7 @@ from sqlalchemy import (
 
 from spoor.db.schema import hits, lead_signals, organizations, sites, visits
 from spoor.privacy import journal
-from spoor.privacy.scope import ORG_TABLES
+from spoor.privacy.scope import ORG_TABLES, UnsupportedStore, require_sql_events
 from spoor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,7 @@ def run(
     """Delete (or with `dry_run`, count) everything due; logs the run unless dry."""
     report = Report(dry_run)
     with engine.connect() as conn:
+        require_sql_events(conn)
         site_rows = conn.execute(select(sites.c.id, sites.c.domain, sites.c.timezone)).all()
     signals = orphans = None
     if policy.signals_days:
@@ -293,4 +294,9 @@ class Schedule:
     def tick(self, engine: Engine, settings: Settings, now: float) -> Report | None:
         if time.monotonic() < self.not_before:
             return None
-        return run_if_due(engine, settings, now)
+        try:
+            return run_if_due(engine, settings, now)
+        except UnsupportedStore as exc:  # said once a day, not every minute
+            log.warning("retention did not run: %s", exc)
+            self.not_before = time.monotonic() + EVERY
+            return None

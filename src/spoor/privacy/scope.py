@@ -103,3 +103,23 @@ def merge_group(conn: Connection, org_ids: Sequence[int]) -> list[int]:
         frontier = {int(i) for (i,) in conn.execute(query)} - found
         found |= frontier
     return sorted(found)
+
+
+class ErasureError(ValueError):
+    """An erasure (or export, or retention run) that cannot be done; the message says why."""
+
+
+class UnsupportedStore(ErasureError):
+    """Privacy operations reach hits and visits in the SQL database only."""
+
+
+def require_sql_events(conn: Connection) -> None:
+    """Refuse, rather than half-do, erasure, retention and export when hits and visits
+    live in ClickHouse: those operations do not reach it yet (docs/privacy.md)."""
+    from spoor.events import sql_store, store_of
+
+    if store_of(conn) is not sql_store():
+        raise UnsupportedStore(
+            "hits and visits are in the ClickHouse event store, which erasure, retention "
+            "and export do not reach yet: use SPOOR_EVENT_STORE=sql for these operations"
+        )

@@ -31,6 +31,7 @@ from spoor.leads.feeds import FeedError, find_feed
 from spoor.leads.rules import RulesError, load_rules, save_rules, to_toml
 from spoor.leads.service import leads
 from spoor.privacy.export import export_org
+from spoor.privacy.scope import ErasureError
 from spoor.prospecting.activities import OUTCOMES, ActivityError, history, log_activity
 from spoor.prospecting.cadences import (
     CADENCES,
@@ -526,7 +527,10 @@ def ipdata(request: Request, user: Reader) -> list[dict[str, Any]]:
 def export_organization(
     request: Request, org_id: int, user: Annotated[User, Depends(role(Role.ADMIN))]
 ) -> dict[str, Any]:
-    data = _run(request, lambda conn: export_org(conn, org_id, time.time()))
+    try:
+        data = _run(request, lambda conn: export_org(conn, org_id, time.time()))
+    except ErasureError as exc:
+        raise HTTPException(409, str(exc)) from exc
     if not data["tables"]:
         raise HTTPException(404, f"nothing is stored about organization {org_id}")
     return data

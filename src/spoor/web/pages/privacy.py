@@ -17,11 +17,11 @@ from spoor.identify.corrections import CorrectionError, find_org
 from spoor.privacy import journal, retention
 from spoor.privacy.erasure import (
     Erasure,
-    ErasureError,
     erase_ip_range,
     erase_orgs,
     erase_time_range,
 )
+from spoor.privacy.scope import ErasureError
 from spoor.settings import Settings
 from spoor.sites import SiteError, get_site, list_sites
 from spoor.users import Role
