@@ -251,19 +251,26 @@ class AlertWatcher:
         self._retention.tick(self.engine, self.settings, now)  # daily, in batches
 
     def watch(self, now: float | None = None) -> int:
-        """Turn new ledger rows into deliveries; returns how many were queued."""
-        with self.engine.begin() as conn:
-            rules = [r for r in list_rules(conn) if r.enabled]
-            new = conn.execute(
-                select(lead_signals).where(lead_signals.c.id > self.last_id)
-                .order_by(lead_signals.c.id).limit(5000)
-            ).all()  # fmt: skip
-            if not new:
-                return 0
-            before, self.last_id = self.last_id, new[-1].id
-            if not rules:
-                return 0
-            return self._evaluate(conn, rules, new, before, now or time.time())
+        """Turn new ledger rows into deliveries; returns how many were queued.
+
+        `last_id` moves past the rows only once their deliveries are committed, so whoever
+        sees it there (a test, `caught_up`) knows their alerts are decided; rows whose
+        evaluation failed are passed over all the same, so one bad row cannot stall alerts.
+        """
+        new: Sequence[Any] = ()
+        try:
+            with self.engine.begin() as conn:
+                rules = [r for r in list_rules(conn) if r.enabled]
+                new = conn.execute(
+                    select(lead_signals).where(lead_signals.c.id > self.last_id)
+                    .order_by(lead_signals.c.id).limit(5000)
+                ).all()  # fmt: skip
+                if not new or not rules:
+                    return 0
+                return self._evaluate(conn, rules, new, self.last_id, now or time.time())
+        finally:
+            if new:
+                self.last_id = new[-1].id
 
     def _evaluate(
         self, conn: Connection, rules: list[AlertRule], new: Sequence[Any], before: int,
