@@ -79,8 +79,13 @@ def database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         if REQUIRE_PG:
             pytest.fail("SPOOR_REQUIRE_POSTGRES=1 but SPOOR_TEST_POSTGRES_URL is not set")
         pytest.skip("PostgreSQL not configured (SPOOR_TEST_POSTGRES_URL)")
+    yield from scratch_postgres("spoor_t_")
+
+
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server, dropped afterwards."""
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"spoor_t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
