@@ -7,6 +7,7 @@ database lets nobody sign in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -25,9 +26,14 @@ MIN_PASSWORD = 10
 TOKEN_PREFIX = "spoor_"
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _hasher = PasswordHasher()
-# Verified when an e-mail address is unknown, so a wrong address takes as long as a
-# wrong password and timing does not tell which addresses exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when an e-mail address is unknown, so a wrong address takes as long as a
+    wrong password and timing does not tell which addresses exist. Made on first use:
+    hashing at import would slow every CLI command down (argon2 is slow on purpose)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class Role(StrEnum):
@@ -158,7 +164,7 @@ def count_users(conn: Connection) -> int:
 def authenticate(conn: Connection, email: str, password: str) -> User | None:
     """The active user with this e-mail address and password, else None."""
     row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
-    stored = row.password_hash if row else _DUMMY_HASH
+    stored = row.password_hash if row else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):

@@ -14,13 +14,6 @@ from sqlalchemy import Connection
 from spoor.cli.app import app, deal_app, forecast_app
 from spoor.cli.common import JsonOption, console, fail, load_settings, print_json
 from spoor.db.engine import open_database
-from spoor.deals.forecasting import (
-    ForecastError,
-    backtest_json,
-    forecast,
-    forecast_json,
-    run_backtest,
-)
 from spoor.deals.service import DealError, create_deal, list_deals, lose, move_stage, win
 from spoor.deals.stages import StageError, list_stages, remove_stage, save_stage
 from spoor.identify.corrections import CorrectionError, find_org
@@ -222,6 +215,9 @@ def forecast_command(
     """F(90), F(180), the next 90 days' opportunities and revenue, and the health checks."""
     if ctx.invoked_subcommand:
         return
+    # Imported here: the forecast needs scipy, which would slow every other command's start.
+    from spoor.deals.forecasting import ForecastError, forecast, forecast_json
+
     settings = load_settings()
     day = _as_of(as_of, settings.timezone)
     with open_database(settings).connect() as conn:
@@ -259,6 +255,8 @@ def backtest_command(
     user: UserOption = None, as_of: AsOfOption = None, as_json: JsonOption = False
 ) -> None:
     """Rolling-origin backtest: WAPE, MASE and bias against run-rate and no-lag baselines."""
+    from spoor.deals.forecasting import ForecastError, backtest_json, run_backtest
+
     settings = load_settings()
     day = _as_of(as_of, settings.timezone)
     with open_database(settings).connect() as conn:

@@ -8,7 +8,7 @@ nobody can link a hash back to an IP address by trying all of them.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
+import socket
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -59,7 +59,13 @@ class VisitorHasher:
 
 
 def truncate_ip(ip: str) -> str:
-    """The /24 of an IPv4 address or the /48 of an IPv6 address, as a network."""
-    address = ipaddress.ip_address(ip)
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    """The /24 of an IPv4 address or the /48 of an IPv6 address, as a network.
+
+    inet_pton/inet_ntop (C) rather than ipaddress: this runs for every accepted hit, and
+    ipaddress made it a quarter of an import's per-hit work.
+    """
+    if ":" in ip:
+        packed = socket.inet_pton(socket.AF_INET6, ip)
+        return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10)) + "/48"
+    packed = socket.inet_pton(socket.AF_INET, ip)
+    return socket.inet_ntop(socket.AF_INET, packed[:3] + b"\x00") + "/24"
