@@ -165,17 +165,26 @@ def _count_pageviews(
     hit_rows: Sequence[Sequence[Any]],
     hit_columns: Sequence[str],
 ) -> None:
-    site_i, key_i, visit_i, kind_i, path_i = (
-        hit_columns.index(c) for c in ("site_id", "key", "visit_id", "kind", "path")
+    site_i, key_i, visit_i, kind_i, path_i, ts_i = (
+        hit_columns.index(c) for c in ("site_id", "key", "visit_id", "kind", "path", "ts")
     )
     views = [row for row in hit_rows if row[kind_i] == _PAGEVIEW]
     if not views:
         return
     # Hits stored before (a replay, an overlapping log) are not written again: not counted.
+    # Only hits no later than a site's latest stored one can be among them; in a log import
+    # that is a handful per batch, so most batches look up no key at all.
     stored_keys: set[tuple[int, bytes]] = set()
+    latest: dict[int, int | None] = {}
     by_site: defaultdict[int, list[bytes]] = defaultdict(list)
     for row in views:
-        by_site[row[site_i]].append(row[key_i])
+        site = row[site_i]
+        if site not in latest:
+            query = select(func.max(hits.c.ts)).where(hits.c.site_id == site)
+            latest[site] = conn.execute(query).scalar()
+        horizon = latest[site]
+        if horizon is not None and row[ts_i] <= horizon:
+            by_site[site].append(row[key_i])
     for site, keys in by_site.items():
         for chunk in _chunks(keys):
             query = select(hits.c.key).where(hits.c.site_id == site, hits.c.key.in_(chunk))

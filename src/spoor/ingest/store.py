@@ -132,11 +132,12 @@ def write_batch(conn: Connection, batch: Batch) -> None:
             index_elements=[drops.c.site_id, drops.c.day, drops.c.reason],
             set_={"count": drops.c.count + stmt.excluded["count"]},
         )
+        as_text = conn.dialect.name == "sqlite"  # executemany passes dates as the driver takes them
         counts = [
-            {"site_id": site_id, "day": day, "reason": reason, "count": count}
+            (site_id, day.isoformat() if as_text else day, reason, count)
             for (site_id, day, reason), count in batch.drops.items()
         ]
-        conn.execute(stmt, counts)
+        executemany(conn, stmt, ("site_id", "day", "reason", "count"), counts)
     # Last: an event store outside this transaction (ClickHouse) cannot roll back, so it
     # is written after everything the SQL database could refuse; a replay is harmless.
     events.store_of(conn).write(conn, batch)
