@@ -180,8 +180,8 @@ def _count_pageviews(
     for row in views:
         site = row[site_i]
         if site not in latest:
-            query = select(func.max(hits.c.ts)).where(hits.c.site_id == site)
-            latest[site] = conn.execute(query).scalar()
+            newest = select(func.max(hits.c.ts)).where(hits.c.site_id == site)
+            latest[site] = conn.execute(newest).scalar()
         horizon = latest[site]
         if horizon is not None and row[ts_i] <= horizon:
             by_site[site].append(row[key_i])
