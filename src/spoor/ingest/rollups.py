@@ -189,11 +189,16 @@ def _count_pageviews(
         for chunk in _chunks(keys):
             query = select(hits.c.key).where(hits.c.site_id == site, hits.c.key.in_(chunk))
             stored_keys.update((site, bytes(k)) for (k,) in conn.execute(query))
-    visit_ids = sorted({row[visit_i] for row in views})
+    paths_of: defaultdict[int, set[str]] = defaultdict(set)
+    for row in views:
+        paths_of[row[visit_i]].add(row[path_i])
+    # Only the batch's own (visit, path) pairs: a long visit (a day of one office's traffic
+    # through one address) must not be read back whole with every batch.
     viewed: set[tuple[int, str]] = set()
-    for chunk in _chunks(visit_ids):
+    for chunk in _chunks(sorted(paths_of)):
+        paths = sorted(set().union(*(paths_of[v] for v in chunk)))
         query = select(hits.c.visit_id, hits.c.path).where(
-            hits.c.visit_id.in_(chunk), hits.c.kind == _PAGEVIEW
+            hits.c.visit_id.in_(chunk), hits.c.kind == _PAGEVIEW, hits.c.path.in_(paths)
         )
         viewed.update((v, p) for v, p in conn.execute(query))
     for row in views:
