@@ -18,7 +18,15 @@ from sqlalchemy import Connection, Table, and_, case, delete, func, insert, lite
 from sqlalchemy.dialects import postgresql, sqlite
 
 from spoor.db.bulk import executemany
-from spoor.db.schema import hits, rollup_days, rollup_orgs, rollup_pages, visits
+from spoor.db.schema import (
+    PAGE_KEY,
+    PAGE_KEY_LENGTH,
+    hits,
+    rollup_days,
+    rollup_orgs,
+    rollup_pages,
+    visits,
+)
 from spoor.ingest.rawhit import HitKind
 
 # Report dimension -> the visits column it breaks down by.
@@ -196,11 +204,11 @@ def _count_pageviews(
     # through one address) must not be read back whole with every batch.
     viewed: set[tuple[int, str]] = set()
     for chunk in _chunks(sorted(paths_of)):
-        paths = sorted(set().union(*(paths_of[v] for v in chunk)))
+        starts = sorted({path[:PAGE_KEY_LENGTH] for v in chunk for path in paths_of[v]})
         query = select(hits.c.visit_id, hits.c.path).where(
-            hits.c.visit_id.in_(chunk), hits.c.kind == _PAGEVIEW, hits.c.path.in_(paths)
+            hits.c.visit_id.in_(chunk), PAGE_KEY.in_(starts), hits.c.kind == _PAGEVIEW
         )
-        viewed.update((v, p) for v, p in conn.execute(query))
+        viewed.update((v, p) for v, p in conn.execute(query) if p in paths_of[v])
     for row in views:
         site, key, visit_id, path = row[site_i], row[key_i], row[visit_i], row[path_i]
         if (site, key) in stored_keys:
