@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, Column, Connection, FromClause, MetaData, Tab
 from spoor.analytics.query import Period
 from spoor.db.bulk import _fit
 from spoor.db.schema import visits
-from spoor.events.base import Counts, SignalRow, TrailRow
+from spoor.events.base import Counts, Erased, SignalRow, TrailRow, Visits
 from spoor.events.sql import HIT_COLUMNS, VISIT_COLUMNS
 from spoor.ingest.rawhit import HitKind
 from spoor.ingest.rollups import DIMENSION_COLUMNS
@@ -44,6 +44,7 @@ _SIGNAL_KINDS = (int(HitKind.PAGEVIEW), int(HitKind.FORM))  # leads.ledger.KINDS
 # The SQL schema's column lengths, applied on insert as PostgreSQL does (db/bulk.py), so
 # every store shows the same values.
 _VISIT_FIT = visits.insert()
+MUTATION_TIMEOUT = 3600.0  # seconds an erasure waits for a server's ALTER ... DELETE
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS {db}.visits (
@@ -73,8 +74,9 @@ _TABLES = (
 
 
 class Transport(Protocol):
-    def query(self, sql: str) -> list[list[Any]]:
-        """Run one statement; the rows of a SELECT (JSONCompact), else []."""
+    def query(self, sql: str, timeout: float | None = None) -> list[list[Any]]:
+        """Run one statement; the rows of a SELECT (JSONCompact), else []. `timeout`
+        (seconds) replaces the transport's own, where it has one."""
 
 
 def _rows(body: bytes) -> list[list[Any]]:
@@ -108,7 +110,7 @@ class Chdb:
                 Chdb._sessions[key] = session.Session(key)  # type: ignore[no-untyped-call]
             self._session = Chdb._sessions[key]
 
-    def query(self, sql: str) -> list[list[Any]]:
+    def query(self, sql: str, timeout: float | None = None) -> list[list[Any]]:
         with Chdb._lock:  # one statement at a time: the web app and the consumer share it
             result = self._session.query(sql, "JSONCompact")
         return _rows(result.bytes())
@@ -130,11 +132,11 @@ class Http:
             self._auth["X-ClickHouse-Key"] = urllib.parse.unquote(parts.password or "")
         self._timeout = timeout
 
-    def query(self, sql: str) -> list[list[Any]]:
+    def query(self, sql: str, timeout: float | None = None) -> list[list[Any]]:
         request = urllib.request.Request(
             self._url, data=sql.encode(), headers=self._auth, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=self._timeout) as answer:
+        with urllib.request.urlopen(request, timeout=timeout or self._timeout) as answer:
             return _rows(answer.read())
 
 
@@ -400,8 +402,115 @@ class ClickHouseEventStore:
             for s, o, ts, d, k, p, vis, key in rows
         ]
 
-    def rebuild_rollups(self, conn: Connection, site_ids: list[int] | None) -> None:
+    def rebuild_rollups(
+        self, conn: Connection, site_ids: list[int] | None, days: tuple[date, date] | None = None
+    ) -> None:
         return None  # nothing to rebuild: reports aggregate the tables themselves
+
+    # --- privacy --------------------------------------------------------------------------
+    # Deletes are mutations that rewrite the parts holding the rows, every version of a
+    # visit included, and return only when done (mutations_sync): afterwards the rows are
+    # gone from disk, not hidden by a mask as a lightweight DELETE leaves them until merges.
+    # Counts come first, with FINAL, so a dry run and the run report the same numbers.
+    # A mutation is heavy and has no transaction to keep short: `limit` is not used.
+    def _mutate(self, table: str, action: str, where: str) -> None:
+        # A mutation rewrites whole parts: on a big table it takes longer than a query.
+        self.transport.query(f"ALTER TABLE {self.db}.{table} {action} WHERE {where} "
+                             "SETTINGS mutations_sync = 2", timeout=MUTATION_TIMEOUT)  # fmt: skip
+
+    def _count(self, table: str, where: str) -> int:
+        ((n,),) = self._q(f"SELECT count() FROM {self.db}.{table} FINAL WHERE {where}")
+        return int(n)
+
+    @staticmethod
+    def _picked(picked: Visits) -> str:
+        where = ["1"]
+        if picked.site_ids is not None:
+            where.append(f"site_id IN {_in(picked.site_ids)}")
+        if picked.org_ids is not None:
+            where.append(f"org_id IN {_in(picked.org_ids)}")
+        if picked.ip_prefixes is not None:
+            where.append(f"ip_prefix IN {_in(picked.ip_prefixes)}")
+        if picked.first_day is not None:
+            where.append(f"day >= {literal(picked.first_day)}")
+        if picked.last_day is not None:
+            where.append(f"day <= {literal(picked.last_day)}")
+        return " AND ".join(where)
+
+    def _hits_of(self, picked: Visits) -> str:
+        where = f"visit_id IN (SELECT id FROM {self.db}.visits WHERE {self._picked(picked)})"
+        if picked.site_ids is not None:  # the hits' sort key: parts of other sites are skipped
+            where = f"site_id IN {_in(picked.site_ids)} AND {where}"
+        return where
+
+    def erase_visits(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        where, hits_of = self._picked(picked), self._hits_of(picked)
+        erased = Erased(visits=self._count("visits", where), hits=self._count("hits", hits_of))
+        if not dry_run:
+            if erased.hits:  # first: the visits name them
+                self._mutate("hits", "DELETE", hits_of)
+            if erased.visits:
+                self._mutate("visits", "DELETE", where)
+        return erased
+
+    def erase_hits(
+        self, conn: Connection, site_id: int, before: int, *, visits_before: date | None = None,
+        dry_run: bool = False, limit: int | None = None,
+    ) -> Erased:  # fmt: skip
+        where = f"site_id = {int(site_id)} AND ts < {int(before)}"
+        if visits_before is not None:
+            where += (f" AND visit_id NOT IN (SELECT id FROM {self.db}.visits WHERE "
+                      f"site_id = {int(site_id)} AND day < {literal(visits_before)})")  # fmt: skip
+        erased = Erased(hits=self._count("hits", where))
+        if erased.hits and not dry_run:
+            self._mutate("hits", "DELETE", where)
+        return erased
+
+    def blank_ip_prefixes(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        where = f"{self._picked(picked)} AND ip_prefix IS NOT NULL"
+        erased = Erased(ip_prefixes=self._count("visits", where))
+        if erased.ip_prefixes and not dry_run:
+            self._mutate("visits", "UPDATE ip_prefix = NULL", where)
+        return erased
+
+    def ip_prefixes(self, conn: Connection) -> set[str]:
+        rows = self._q(
+            f"SELECT DISTINCT ip_prefix FROM {self.db}.visits WHERE ip_prefix IS NOT NULL"
+        )
+        return {str(r[0]) for r in rows}
+
+    def hit_keys(self, conn: Connection, picked: Visits) -> list[bytes]:
+        rows = self._q(f"SELECT DISTINCT hex(key) FROM {self.db}.hits "
+                       f"WHERE {self._hits_of(picked)}")  # fmt: skip
+        return [bytes.fromhex(r[0]) for r in rows]
+
+    def orgs_with_visits(self, conn: Connection, org_ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(org_ids), 5000):
+            part = org_ids[start : start + 5000]
+            rows = self._q(
+                f"SELECT DISTINCT org_id FROM {self.db}.visits WHERE org_id IN {_in(part)}"
+            )
+            found.update(int(r[0]) for r in rows)
+        return found
+
+    def export_rows(self, conn: Connection, picked: Visits) -> dict[str, list[dict[str, Any]]]:
+        rows = self._q(f"SELECT {','.join(VISIT_COLUMNS)} FROM {self.db}.visits FINAL "
+                       f"WHERE {self._picked(picked)} ORDER BY id")  # fmt: skip
+        found = [dict(zip(VISIT_COLUMNS, r, strict=True)) for r in rows]
+        for visit in found:
+            visit["day"] = _day(visit["day"])
+        columns = ",".join("hex(key)" if c == "key" else c for c in HIT_COLUMNS)
+        rows = self._q(f"SELECT {columns} FROM {self.db}.hits FINAL "
+                       f"WHERE {self._hits_of(picked)} ORDER BY visit_id, ts, key")  # fmt: skip
+        hits = [dict(zip(HIT_COLUMNS, r, strict=True)) for r in rows]
+        for hit in hits:
+            hit["key"] = bytes.fromhex(hit["key"])
+        return {"visits": found, "hits": hits}
 
     def counts(self) -> tuple[int, int]:
         """Hits and visits stored (merged duplicates not counted)."""
