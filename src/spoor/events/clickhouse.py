@@ -140,6 +140,16 @@ class Http:
             return _rows(answer.read())
 
 
+def database_of(url: str) -> str:
+    """The database a server URL names (?database=), else "spoor"."""
+    database = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("database")
+    return database[0] if database else "spoor"
+
+
+def chdb_path(settings: Settings) -> Path:
+    return settings.data_dir / "clickhouse"
+
+
 def literal(value: Any) -> str:
     """A value as a ClickHouse SQL literal (inserts are sent as VALUES)."""
     if value is None:
@@ -191,9 +201,8 @@ class ClickHouseEventStore:
     def from_settings(cls, settings: Settings) -> ClickHouseEventStore:
         url = settings.clickhouse_url
         if url:
-            database = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("database")
-            return cls(Http(url), database[0] if database else "spoor")
-        return cls(Chdb(settings.data_dir / "clickhouse"))
+            return cls(Http(url), database_of(url))
+        return cls(Chdb(chdb_path(settings)))
 
     @classmethod
     def scratch(cls, path: Path) -> ClickHouseEventStore:
@@ -511,6 +520,40 @@ class ClickHouseEventStore:
         for hit in hits:
             hit["key"] = bytes.fromhex(hit["key"])
         return {"visits": found, "hits": hits}
+
+    # --- backup (ops/backup.py) -------------------------------------------------------------
+    COLUMNS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "visits": (*VISIT_COLUMNS, "version"),
+        "hits": HIT_COLUMNS,
+    }
+
+    def dump(self, dest: Path) -> dict[str, int]:
+        """Each table's rows, merged (FINAL), to dest/TABLE.native; the rows written. Only
+        chdb writes files here: a server would write them on its own disk."""
+        if not self.embedded:
+            raise ValueError("only the ClickHouse inside this process (chdb) dumps to files")
+        rows = {}
+        for table, columns in self.COLUMNS.items():
+            path = dest / f"{table}.native"
+            self._q(f"SELECT {','.join(columns)} FROM {self.db}.{table} FINAL "
+                    f"INTO OUTFILE {literal(str(path))} FORMAT Native")  # fmt: skip
+            ((n,),) = self._q(f"SELECT count() FROM file({literal(str(path))}, Native)")
+            rows[table] = int(n)
+        return rows
+
+    def load(self, source: Path) -> None:
+        """Add the rows of files written by `dump` (chdb only, as `dump`)."""
+        if not self.embedded:
+            raise ValueError("only the ClickHouse inside this process (chdb) loads files")
+        for table, columns in self.COLUMNS.items():
+            names = ",".join(columns)
+            path = literal(str(source / f"{table}.native"))
+            self._q(f"INSERT INTO {self.db}.{table} ({names}) SELECT {names} "
+                    f"FROM file({path}, Native)")  # fmt: skip
+
+    def empty(self) -> None:
+        for table in self.COLUMNS:
+            self._q(f"TRUNCATE TABLE {self.db}.{table}")
 
     def counts(self) -> tuple[int, int]:
         """Hits and visits stored (merged duplicates not counted)."""
