@@ -149,6 +149,7 @@ def remove_site(conn: Connection, domain: str) -> bool:
     store = store_of(conn)
     store.erase_visits(conn, Visits(site_ids=(site.id,)))
     store.erase_hits(conn, site.id, 2**62)
+    store.rebuild_rollups(conn, [site.id])  # to nothing: no aggregate outlives the site
     conn.execute(sites.delete().where(sites.c.id == site.id))
     return True
 

@@ -87,7 +87,10 @@ def test_no_version_of_a_visit_is_left(engine: Engine, settings: Settings, tmp_p
         harbour = org_id(conn, HARBOUR)
     harbour_visits = {v["id"] for v in event_rows(engine, "visits") if v["org_id"] == harbour}
     assert harbour_visits & twice
-    erase_orgs(engine, [harbour], actor="t", now=NOW)
+    assert store.transport.query(f"SELECT count() FROM {store.db}.rollups") == [[0]]
+    erase_orgs(engine, [harbour], actor="t", now=NOW)  # builds the rollups of the days
+    ((rolled,),) = store.transport.query(f"SELECT count() FROM {store.db}.rollups")
+    assert rolled > 0
     assert not harbour_visits & set(_versions(engine))
     assert not {h["visit_id"] for h in event_rows(engine, "hits", final=False)} & harbour_visits
     assert _masked(store) == {"visits": 0, "hits": 0}
@@ -110,3 +113,4 @@ def test_no_version_of_a_visit_is_left(engine: Engine, settings: Settings, tmp_p
         assert remove_site(conn, SITE)
     assert event_rows(engine, "visits", final=False) == []
     assert event_rows(engine, "hits", final=False) == []
+    assert store.transport.query(f"SELECT count() FROM {store.db}.rollups") == [[0]]
