@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from spoor.cli import app
 from spoor.settings import Settings
+from tests.conftest import database
 
-from .data import HARBOUR, record
+from .data import HARBOUR, STORES, event_rows, record
 
 runner = CliRunner()
+
+
+@pytest.fixture(params=STORES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from database(request.param, request, tmp_path)
 
 
 def test_privacy_commands(engine: Engine, settings: Settings, tmp_path: Path) -> None:
@@ -39,6 +47,9 @@ def test_privacy_commands(engine: Engine, settings: Settings, tmp_path: Path) ->
     out = spoor("privacy", "erase", "--from", "2026-01-01", "--to", "2026-01-02",
                 "--site", "www.example.com")  # fmt: skip
     assert "Erased (www.example.com 2026-01-01..2026-01-02)" in out
+    days = {v["day"].isoformat() for v in event_rows(engine, "visits", final=False)}
+    assert days
+    assert not days & {"2026-01-01", "2026-01-02"}
     log = json.loads(spoor("privacy", "log", "--json"))
     assert [e["kind"] for e in log] == ["time_range", "organization"]
     assert HARBOUR not in json.dumps(log)

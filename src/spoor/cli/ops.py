@@ -26,7 +26,8 @@ def backup_command(
     as_json: JsonOption = False,
 ) -> None:
     """Back up the database, the hits still in the spool and the secret key, while Spoor
-    runs (SQLite online backup, or pg_dump for PostgreSQL)."""
+    runs (SQLite online backup, or pg_dump for PostgreSQL); with ClickHouse inside Spoor
+    (chdb), also its hits and visits, with the server stopped."""
     settings = load_settings()
     try:
         result = backup(settings, path, now=datetime.now(UTC))
@@ -35,10 +36,13 @@ def backup_command(
     if as_json:
         print_json(result.as_json())
         return
+    held = " and ClickHouse's hits and visits" if result.events == "chdb" else ""
     console.print(
-        f"Backed up {result.dialect} (schema {result.revision}) and {result.spool_lines} "
+        f"Backed up {result.dialect} (schema {result.revision}){held} and {result.spool_lines} "
         f"spooled hits to {result.path} ({result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s)."
     )
+    if result.note:
+        console.print(f"[yellow]Not backed up:[/] {result.note}.")
 
 
 @app.command("restore")

@@ -8,6 +8,7 @@ rest of a batch); ClickHouse uses it only to stage results the SQL side joins wi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,30 @@ Counts = tuple[int, int, int, int, int]
 TrailRow = tuple[int, int, int, int, str | None, str, str | None, str | None, str | None]
 # A ledger row: site_id, org_id, ts, day, kind, path, visitor, hit key.
 SignalRow = tuple[int, int, int, date, int, str, int, bytes]
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Stored visits picked for a privacy operation (privacy/): every condition given holds,
+    None is no condition. A visit's hits go with it, wherever the store keeps them."""
+
+    site_ids: tuple[int, ...] | None = None
+    org_ids: tuple[int, ...] | None = None
+    ip_prefixes: tuple[str, ...] | None = None
+    first_day: date | None = None  # site-local days, inclusive
+    last_day: date | None = None
+
+
+@dataclass
+class Erased:
+    """What an erasure deleted (or, in a dry run, would delete)."""
+
+    visits: int = 0
+    hits: int = 0
+    ip_prefixes: int = 0  # truncated IPs blanked (the visits stay)
+    # (site_id, day) pairs whose rollups must be recomputed; a store keeps none for data it
+    # does not roll up.
+    days: set[tuple[int, date]] = field(default_factory=set)
 
 
 class EventStore(Protocol):
@@ -89,4 +114,40 @@ class EventStore(Protocol):
         """Pageviews and forms of identified visits (the ledger's source); None: the store
         rebuilds the ledger inside the SQL database itself."""
 
-    def rebuild_rollups(self, conn: Connection, site_ids: list[int] | None) -> None: ...
+    def rebuild_rollups(
+        self, conn: Connection, site_ids: list[int] | None, days: tuple[date, date] | None = None
+    ) -> None:
+        """Recompute the store's rollups (all sites or these; all days or first..last)."""
+
+    # --- privacy (retention, erasure, export) ---------------------------------------------
+    # With `dry_run` they count instead. `limit` bounds the visits (hits, prefixes) of one
+    # call where deleting is transactional, so retention can work in short transactions;
+    # a store that deletes by mutation (ClickHouse) does all in one and may exceed it.
+    def erase_visits(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        """The picked visits with their hits; with `limit`, the oldest days first."""
+
+    def erase_hits(
+        self, conn: Connection, site_id: int, before: int, *, visits_before: date | None = None,
+        dry_run: bool = False, limit: int | None = None,
+    ) -> Erased:  # fmt: skip
+        """Hits of the site with a time before `before` (their visits stay), except those of
+        visits of days before `visits_before`: they go, and are counted, with their visits."""
+
+    def blank_ip_prefixes(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        """Forget the truncated IP of the picked visits that keep one."""
+
+    def ip_prefixes(self, conn: Connection) -> set[str]:
+        """The distinct truncated IPs kept."""
+
+    def hit_keys(self, conn: Connection, picked: Visits) -> list[bytes]:
+        """The keys of the picked visits' hits (the lead ledger names hits by key)."""
+
+    def orgs_with_visits(self, conn: Connection, org_ids: list[int]) -> set[int]:
+        """Those of the organizations that stored visits still name."""
+
+    def export_rows(self, conn: Connection, picked: Visits) -> dict[str, list[dict[str, Any]]]:
+        """{"visits": ..., "hits": ...}: every column of the picked visits and their hits."""

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, FromClause, func, or_, select
+from sqlalchemy import ColumnElement, Connection, FromClause, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from spoor.analytics.query import Period
 from spoor.db.bulk import executemany
 from spoor.db.schema import hits, rollup_days, rollup_orgs, rollup_pages, visits
-from spoor.events.base import Counts, SignalRow, TrailRow
+from spoor.events.base import Counts, Erased, SignalRow, TrailRow, Visits
 from spoor.ingest import rollups
 from spoor.ingest.rawhit import HitKind
 from spoor.sites import Site
@@ -35,6 +35,26 @@ def days_within(table: Any, site: Site, period: Period) -> list[Any]:
     if period.end:
         conditions.append(table.c.day <= period.end)
     return conditions
+
+
+def picked_visits(picked: Visits) -> list[ColumnElement[bool]]:
+    v = visits.c
+    where: list[ColumnElement[bool]] = []
+    if picked.site_ids is not None:
+        where.append(v.site_id.in_(picked.site_ids))
+    if picked.org_ids is not None:
+        where.append(v.org_id.in_(picked.org_ids))
+    if picked.ip_prefixes is not None:
+        where.append(v.ip_prefix.in_(picked.ip_prefixes))
+    if picked.first_day is not None:
+        where.append(v.day >= picked.first_day)
+    if picked.last_day is not None:
+        where.append(v.day <= picked.last_day)
+    return where
+
+
+def _count(conn: Connection, table: Any, *where: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
 class SqlEventStore:
@@ -184,5 +204,101 @@ class SqlEventStore:
     def lead_hits(self, conn: Connection, site_ids: list[int] | None) -> list[SignalRow] | None:
         return None  # hits are in the same database: the ledger is rebuilt in SQL
 
-    def rebuild_rollups(self, conn: Connection, site_ids: list[int] | None) -> None:
-        rollups.rebuild(conn, site_ids)
+    def rebuild_rollups(
+        self, conn: Connection, site_ids: list[int] | None, days: tuple[date, date] | None = None
+    ) -> None:
+        rollups.rebuild(conn, site_ids, days)
+
+    # --- privacy --------------------------------------------------------------------------
+    def erase_visits(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        where = picked_visits(picked)
+        if limit is None:
+            ids: Any = select(visits.c.id).where(*where).scalar_subquery()
+            days: Any = conn.execute(
+                select(visits.c.site_id, visits.c.day).where(*where).distinct()
+            )
+        else:  # a batch: these visits, oldest first
+            query = select(visits.c.id, visits.c.site_id, visits.c.day).where(*where)
+            rows = conn.execute(query.order_by(visits.c.day).limit(limit)).all()
+            ids, days = [r.id for r in rows], [(r.site_id, r.day) for r in rows]
+        erased = Erased(days={(int(s), d) for s, d in days})
+        if dry_run:
+            erased.hits = _count(conn, hits, hits.c.visit_id.in_(ids))
+            erased.visits = _count(conn, visits, visits.c.id.in_(ids))
+            return erased
+        erased.hits = conn.execute(delete(hits).where(hits.c.visit_id.in_(ids))).rowcount
+        erased.visits = conn.execute(delete(visits).where(visits.c.id.in_(ids))).rowcount
+        return erased
+
+    def erase_hits(
+        self, conn: Connection, site_id: int, before: int, *, visits_before: date | None = None,
+        dry_run: bool = False, limit: int | None = None,
+    ) -> Erased:  # fmt: skip
+        h, v = hits.c, visits.c
+        where = [h.site_id == site_id, h.ts < before]
+        if visits_before is not None:
+            earlier = select(v.id).where(v.site_id == site_id, v.day < visits_before)
+            where.append(h.visit_id.not_in(earlier.scalar_subquery()))
+        joined = hits.outerjoin(visits, v.id == h.visit_id)
+        if limit is None:
+            if dry_run:
+                return Erased(hits=_count(conn, hits, *where))
+            days = select(v.day).select_from(joined).where(*where, v.day.is_not(None)).distinct()
+            erased = Erased(days={(site_id, d) for (d,) in conn.execute(days)})
+            erased.hits = conn.execute(delete(hits).where(*where)).rowcount
+            return erased
+        query = select(h.id, v.day).select_from(joined).where(*where).order_by(h.ts).limit(limit)
+        rows = conn.execute(query).all()
+        erased = Erased(days={(site_id, r.day) for r in rows if r.day is not None})
+        if dry_run:
+            erased.hits = len(rows)
+        elif rows:
+            gone = conn.execute(delete(hits).where(h.id.in_([r.id for r in rows])))
+            erased.hits = gone.rowcount
+        return erased
+
+    def blank_ip_prefixes(
+        self, conn: Connection, picked: Visits, *, dry_run: bool = False, limit: int | None = None
+    ) -> Erased:
+        where = [*picked_visits(picked), visits.c.ip_prefix.is_not(None)]
+        if dry_run:
+            return Erased(ip_prefixes=_count(conn, visits, *where))
+        ids: Any = select(visits.c.id).where(*where)
+        ids = conn.execute(ids.limit(limit)).scalars().all() if limit else ids.scalar_subquery()
+        blanked = conn.execute(update(visits).where(visits.c.id.in_(ids)).values(ip_prefix=None))
+        return Erased(ip_prefixes=blanked.rowcount)
+
+    def ip_prefixes(self, conn: Connection) -> set[str]:
+        query = select(visits.c.ip_prefix).where(visits.c.ip_prefix.is_not(None)).distinct()
+        return {str(p) for (p,) in conn.execute(query)}
+
+    def hit_keys(self, conn: Connection, picked: Visits) -> list[bytes]:
+        ids = select(visits.c.id).where(*picked_visits(picked)).scalar_subquery()
+        rows = conn.execute(select(hits.c.key).where(hits.c.visit_id.in_(ids)))
+        return [bytes(k) for (k,) in rows]
+
+    def orgs_with_visits(self, conn: Connection, org_ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(org_ids), 500):
+            part = org_ids[start : start + 500]
+            query = select(visits.c.org_id).where(visits.c.org_id.in_(part)).distinct()
+            found.update(int(o) for (o,) in conn.execute(query))
+        return found
+
+    def export_rows(self, conn: Connection, picked: Visits) -> dict[str, list[dict[str, Any]]]:
+        where = picked_visits(picked)
+        ids = select(visits.c.id).where(*where).scalar_subquery()
+        return {
+            "visits": [
+                dict(r._mapping)
+                for r in conn.execute(select(visits).where(*where).order_by(visits.c.id))
+            ],
+            "hits": [
+                dict(r._mapping)
+                for r in conn.execute(
+                    select(hits).where(hits.c.visit_id.in_(ids)).order_by(hits.c.id)
+                )
+            ],
+        }

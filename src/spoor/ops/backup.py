@@ -10,7 +10,11 @@ A backup holds:
   copied *before* the database snapshot is taken, so every hit acknowledged before the
   backup began is in one or the other; restore puts back the lines the snapshot had not
   stored, and stores them;
-- `secret_key`, when the data directory has one (session cookies survive a restore).
+- `secret_key`, when the data directory has one (session cookies survive a restore);
+- with the ClickHouse event store inside Spoor (chdb, files in the data directory): its
+  hits and visits, merged, as ClickHouse Native files. chdb lives in one process, so this
+  backup needs the server stopped. The tables of a ClickHouse *server* are not in it: back
+  them up with ClickHouse's own BACKUP (docs/scaling.md); the result says so.
 
 Not in it: the downloaded IP files in `ipdb/` (the IP data itself is in the database;
 `spoor ipdb update` fetches the files again) and `spool/rejected.jsonl` (hits the store
@@ -32,7 +36,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -45,8 +49,10 @@ from alembic.util import CommandError
 from sqlalchemy import Engine, func, inspect, literal, select, table
 from sqlalchemy.engine import URL
 
+from spoor import events
 from spoor.db.engine import alembic_config, make_engine, open_database
 from spoor.db.schema import hits, spool
+from spoor.events.clickhouse import ClickHouseEventStore
 from spoor.identify.resolver import LiveResolver
 from spoor.ingest.consumer import Consumer
 from spoor.ingest.spool import SPOOL_NAME, segment_path, segments
@@ -61,6 +67,15 @@ SPOOL_MEMBER = re.compile(rf"^spool/{SPOOL_NAME}-\d{{10}}\.jsonl$")
 # Debian and Ubuntu keep each PostgreSQL version's tools here, not on PATH.
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 CHUNK = 1 << 20
+CLICKHOUSE_DIR = "clickhouse"  # members clickhouse/TABLE.native (ClickHouseEventStore.dump)
+SERVER_NOT_INCLUDED = (
+    "hits and visits are on the ClickHouse server (SPOOR_CLICKHOUSE_URL) and not in this "
+    "backup: back them up with ClickHouse's BACKUP (docs/scaling.md)"
+)
+CHDB_IN_SERVER = (
+    "a Spoor server is running on this data directory with the ClickHouse event store "
+    "inside it (chdb), which no other process may open: stop it for the backup"
+)
 
 
 class BackupError(Exception):
@@ -76,6 +91,8 @@ class BackupResult:
     spool_lines: int
     secret_key: bool
     seconds: float
+    events: str = "sql"  # where hits and visits live: sql, chdb or server (see `event_store`)
+    note: str = ""  # what the backup does not hold
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,13 +128,17 @@ def backup(settings: Settings, path: Path | None, *, now: datetime) -> BackupRes
     if target.exists():
         raise BackupError(f"{target} exists: choose another name or remove it first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    where = event_store(settings)
     engine = make_engine(settings.sqlalchemy_url)
     try:
         dialect = engine.dialect.name
         pg_dump = find_pg_tool("pg_dump") if dialect == "postgresql" else None
         revision = _revision(engine)
         # In the target's directory: the same file system, and private until renamed.
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".spoor-backup-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(dir=target.parent, prefix=".spoor-backup-") as tmp,
+            _chdb_alone(settings, where),
+        ):
             staging = Path(tmp)
             # The spool before the database: see the module's docstring.
             lines = _copy_spool(settings.data_dir / "spool", staging / "spool")
@@ -127,6 +148,10 @@ def backup(settings: Settings, path: Path | None, *, now: datetime) -> BackupRes
             else:
                 member = SQLITE_MEMBER
                 _sqlite_snapshot(_sqlite_path(engine), staging / member)
+            stored_events: dict[str, Any] = {"store": where}
+            if where == "chdb":  # after the database, as ingest writes: nothing goes missing
+                (staging / CLICKHOUSE_DIR).mkdir()
+                stored_events["rows"] = _clickhouse_store(settings).dump(staging / CLICKHOUSE_DIR)
             secret = settings.data_dir / SECRET_KEY
             has_secret = secret.is_file()
             if has_secret:
@@ -138,6 +163,7 @@ def backup(settings: Settings, path: Path | None, *, now: datetime) -> BackupRes
                 "dialect": dialect,
                 "revision": revision,
                 "database": member,
+                "events": stored_events,
                 "spool_lines": lines,
                 "files": {},
             }
@@ -152,7 +178,33 @@ def backup(settings: Settings, path: Path | None, *, now: datetime) -> BackupRes
         lines,
         has_secret,
         time.perf_counter() - started,
+        where,
+        SERVER_NOT_INCLUDED if where == "server" else "",
     )
+
+
+def event_store(settings: Settings) -> str:
+    """Where hits and visits live: "sql" (the database), "chdb" (ClickHouse inside Spoor,
+    in the data directory) or "server" (a ClickHouse server). Opens nothing."""
+    opened = events.store_for(settings.sqlalchemy_url)  # one this process registered
+    if isinstance(opened, ClickHouseEventStore):
+        return "chdb" if opened.embedded else "server"
+    if settings.event_store != "clickhouse":
+        return "sql"
+    return "server" if settings.clickhouse_url else "chdb"
+
+
+def _clickhouse_store(settings: Settings) -> ClickHouseEventStore:
+    store = events.configure(settings)
+    assert isinstance(store, ClickHouseEventStore)
+    return store
+
+
+def _chdb_alone(settings: Settings, where: str) -> AbstractContextManager[None]:
+    """chdb's files are opened by one process at a time: a server's, or this one's."""
+    if where != "chdb":
+        return nullcontext()
+    return _no_server(settings.data_dir / "spool", CHDB_IN_SERVER)
 
 
 def _copy_spool(source: Path, dest: Path) -> int:
@@ -240,9 +292,11 @@ def restore(settings: Settings, path: Path, *, force: bool = False) -> RestoreRe
                     "database"
                 )
             _check_revision(engine, manifest["revision"])
+            where = _check_event_store(settings, manifest)
             pg_restore = find_pg_tool("pg_restore") if dialect == "postgresql" else None
             with _no_server(settings.data_dir / "spool"):
-                if not force and _holds_data(engine, settings):
+                store = _clickhouse_store(settings) if where == "chdb" else None
+                if not force and _holds_data(engine, settings, store):
                     raise BackupError(
                         "the target database or spool already holds data: restore into an "
                         "empty one, or add --force to replace it"
@@ -257,6 +311,8 @@ def restore(settings: Settings, path: Path, *, force: bool = False) -> RestoreRe
                         _pg_restore(pg_restore, engine.url, dump, clean=clean)
                     else:
                         _sqlite_restore(dump, _sqlite_target(engine))
+                    if store is not None:
+                        _restore_clickhouse(tar, manifest, store, Path(tmp))
                 has_secret = SECRET_KEY in manifest["files"]
                 if has_secret:
                     _restore_secret(tar, manifest, settings.data_dir / SECRET_KEY)
@@ -268,7 +324,11 @@ def restore(settings: Settings, path: Path, *, force: bool = False) -> RestoreRe
             _place_spool(tar, manifest, engine, settings.data_dir / "spool")
             replayed = _store_spool(engine, settings)
             with engine.connect() as conn:
-                stored = int(conn.execute(select(func.count()).select_from(hits)).scalar_one())
+                store_now = events.store_of(conn)
+                if isinstance(store_now, ClickHouseEventStore):
+                    stored = store_now.counts()[0]
+                else:
+                    stored = int(conn.execute(select(func.count()).select_from(hits)).scalar_one())
             revision = _revision(engine)
         finally:
             engine.dispose()
@@ -311,17 +371,46 @@ def _check_revision(engine: Engine, revision: str | None) -> None:
         )
 
 
+def _check_event_store(settings: Settings, manifest: dict[str, Any]) -> str:
+    """Where the target keeps hits and visits, which must be where the backup's were (a
+    backup from before the manifest said is not checked)."""
+    where = event_store(settings)
+    made = manifest.get("events", {}).get("store")
+    if made is not None and made != where:
+        names = {"sql": "in the SQL database (SPOOR_EVENT_STORE=sql)",
+                 "chdb": "in ClickHouse inside Spoor (SPOOR_EVENT_STORE=clickhouse, no "
+                         "SPOOR_CLICKHOUSE_URL)",
+                 "server": "on a ClickHouse server (SPOOR_CLICKHOUSE_URL)"}  # fmt: skip
+        raise BackupError(
+            f"the backup's hits and visits were {names[made]}; the target keeps them "
+            f"{names[where]}: restore with the same event store"
+        )
+    return where
+
+
+def _restore_clickhouse(
+    tar: tarfile.TarFile, manifest: dict[str, Any], store: ClickHouseEventStore, tmp: Path
+) -> None:
+    """Replace the store's hits and visits with the backup's."""
+    folder = tmp / CLICKHOUSE_DIR
+    folder.mkdir()
+    for name in store.COLUMNS:
+        _extract(tar, manifest, f"{CLICKHOUSE_DIR}/{name}.native", folder / f"{name}.native")
+    store.empty()
+    store.load(folder)
+
+
 @contextmanager
-def _no_server(spool_dir: Path) -> Iterator[None]:
+def _no_server(
+    spool_dir: Path, why: str = "a Spoor server is running on this data directory: stop it first"
+) -> Iterator[None]:
     """Hold the live consumer's lock: no server may run on this data directory meanwhile."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     with (spool_dir / "consumer.lock").open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise BackupError(
-                "a Spoor server is running on this data directory: stop it first"
-            ) from exc
+            raise BackupError(why) from exc
         try:
             yield
         finally:
@@ -332,11 +421,13 @@ def _no_server(spool_dir: Path) -> Iterator[None]:
 SEEDED = {"alembic_version", "deal_stages"}
 
 
-def _holds_data(engine: Engine, settings: Settings) -> bool:
-    """Any row in any table (a freshly migrated, empty schema counts as empty), or spool
-    lines waiting to be stored."""
+def _holds_data(engine: Engine, settings: Settings, store: ClickHouseEventStore | None) -> bool:
+    """Any row in any table (a freshly migrated, empty schema counts as empty), in the
+    ClickHouse event store, or spool lines waiting to be stored."""
     spool_dir = settings.data_dir / "spool"
     if any(segment_path(spool_dir, n).stat().st_size for n in segments(spool_dir)):
+        return True
+    if store is not None and any(store.counts()):
         return True
     if engine.dialect.name == "sqlite" and not _sqlite_target(engine).exists():
         return False

@@ -25,10 +25,20 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from spoor import events
 from spoor.db.engine import alembic_config, make_engine
 from spoor.db.schema import channels, imports, ip_sources, sites, spool, users
+from spoor.events.clickhouse import (
+    Chdb,
+    ClickHouseEventStore,
+    Http,
+    Transport,
+    chdb_path,
+    database_of,
+    literal,
+)
 from spoor.ingest.spool import SPOOL_NAME, complete_lines
-from spoor.ops.backup import BackupError, find_pg_tool
+from spoor.ops.backup import BackupError, event_store, find_pg_tool
 from spoor.settings import Settings, SettingsError, load
 
 Status = Literal["ok", "warn", "fail"]
@@ -90,6 +100,7 @@ def examine(environ: Mapping[str, str] | None = None, *, now: float | None = Non
             checks.extend(_guarded(check, engine, settings, now) for check in DATABASE_CHECKS)
     finally:
         engine.dispose()
+    checks.append(check_event_store(settings))
     checks.append(check_backup_tools(settings))
     return checks
 
@@ -169,6 +180,53 @@ def check_public_url(settings: Settings) -> Check:
         f"{url} is not https: sign-in and session cookies travel unencrypted",
         "Serve Spoor behind a TLS proxy (docs/deploy.md) and set SPOOR_PUBLIC_URL=https://...",
     )
+
+
+def check_event_store(settings: Settings) -> Check:
+    """With hits and visits in ClickHouse: it answers and holds Spoor's tables. Creates
+    nothing: Spoor makes the tables when it opens the store (`spoor serve`)."""
+    where = event_store(settings)
+    if where == "sql":
+        return ok("event store", "hits and visits are in the database")
+    opened = events.store_for(settings.sqlalchemy_url)  # one this process opened already
+    transport: Transport
+    if isinstance(opened, ClickHouseEventStore):
+        transport, database, name = opened.transport, opened.db, "ClickHouse"
+    elif where == "server":
+        url = urlsplit(settings.clickhouse_url)
+        name = f"the ClickHouse server at {url.hostname}:{url.port or 8123}"
+        transport, database = Http(settings.clickhouse_url, timeout=10), database_of(url.geturl())
+    else:
+        path = chdb_path(settings)
+        if server_running(settings.data_dir / "spool"):
+            return ok("event store", f"ClickHouse inside the running server (chdb) at {path}")
+        if not path.is_dir():
+            return Check("event store", "warn", f"no ClickHouse data at {path} yet",
+                         "`spoor serve` makes it at its first start.")  # fmt: skip
+        try:
+            transport, database, name = Chdb(path), "spoor", f"ClickHouse (chdb) at {path}"
+        except ImportError:
+            return Check("event store", "fail", "SPOOR_EVENT_STORE=clickhouse needs chdb, "
+                         "which is not installed", "pip install 'spoor[clickhouse]'")  # fmt: skip
+    try:
+        started = time.perf_counter()
+        ((version,),) = transport.query("SELECT version()")
+        ms = (time.perf_counter() - started) * 1000
+        tables = {r[0] for r in transport.query(
+            f"SELECT name FROM system.tables WHERE database = {literal(database)}")}  # fmt: skip
+    except Exception as exc:  # the transport's own words, whatever failed
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return Check("event store", "fail", f"{name} does not answer: {reason}",
+                     "Start the ClickHouse server, or correct SPOOR_CLICKHOUSE_URL (host, "
+                     "port, user, password, ?database=).")  # fmt: skip
+    missing = sorted({"hits", "visits"} - tables)
+    if missing:
+        return Check("event store", "fail",
+                     f"{name} answers, but database {database} lacks {', '.join(missing)}",
+                     "`spoor serve` creates them at start: check that the ClickHouse user may "
+                     f"create tables in {database}.")  # fmt: skip
+    return ok("event store", f"{name} answers ({ms:.0f} ms, version {version}); "
+              f"{database}.hits and {database}.visits are there")  # fmt: skip
 
 
 def check_backup_tools(settings: Settings) -> Check:

@@ -17,18 +17,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, select
 
-from spoor.db.schema import (
-    hits,
-    ip_ranges,
-    known_ranges,
-    lead_signals,
-    organizations,
-    sites,
-    visits,
-)
+from spoor.db.schema import ip_ranges, known_ranges, lead_signals, organizations, sites
+from spoor.events import store_of
+from spoor.events.base import Erased, Visits
 from spoor.identify.resolver import Resolver
 from spoor.privacy import journal
-from spoor.privacy.scope import ORG_TABLES, ErasureError, merge_group, require_sql_events
+from spoor.privacy.scope import EVENT_TABLES, ORG_TABLES, ErasureError, merge_group
 
 MAX_PIECES = 1_000_000  # distinct dataset ranges inside one erased IP range
 
@@ -62,17 +56,27 @@ def _remove(conn: Connection, result: Erasure, table: Any, where: ColumnElement[
         result.add(table.name, int(conn.execute(delete(table).where(where)).rowcount or 0))
 
 
+def _events(conn: Connection, result: Erasure, picked: Visits, touched: journal.Touched) -> None:
+    """The picked visits and their hits, in the event store (SQL or ClickHouse)."""
+    erased: Erased = store_of(conn).erase_visits(conn, picked, dry_run=result.dry_run)
+    result.add("hits", erased.hits)
+    result.add("visits", erased.visits)
+    touched.add(erased.days)
+
+
 def _erase_orgs(conn: Connection, result: Erasure, org_ids: Sequence[int]) -> None:
     group = merge_group(conn, org_ids)
     if not group:
         return
     names = select(organizations.c.id, organizations.c.name).where(organizations.c.id.in_(group))
     result.orgs.extend((int(i), str(n)) for i, n in conn.execute(names))
-    touched = journal.Touched()
-    days = select(visits.c.site_id, visits.c.day).where(visits.c.org_id.in_(group)).distinct()
-    touched.add(conn.execute(days).all())
     for owner in ORG_TABLES:  # children first
-        _remove(conn, result, owner.table, owner.where(group))
+        if owner.table.name not in EVENT_TABLES:
+            _remove(conn, result, owner.table, owner.where(group))
+    # The event store last, as ingest writes it: ClickHouse has no rollback, so only a
+    # failed commit can leave the SQL part undone (and the erasure can be run again).
+    touched = journal.Touched()
+    _events(conn, result, Visits(org_ids=tuple(group)), touched)
     if not result.dry_run:
         touched.rebuild(conn)
 
@@ -88,7 +92,6 @@ def erase_orgs(
 ) -> Erasure:
     """Everything about these organizations (and those merged into them), in every table."""
     with engine.begin() as conn:
-        require_sql_events(conn)
         result = Erasure("organization", "", dry_run)
         _erase_orgs(conn, result, org_ids)
         n = len(result.orgs)
@@ -129,22 +132,18 @@ def orgs_in_range(conn: Connection, resolver: Resolver, cidr: str) -> list[int]:
     return sorted(int(i) for (i,) in conn.execute(stored))
 
 
-def _visits_by_prefix(conn: Connection, cidr: str) -> list[int]:
-    """Visits whose kept /24 or /48 overlaps the range (a prefix is all we know of them)."""
+def _prefixes_in(conn: Connection, cidr: str) -> list[str]:
+    """Kept /24 or /48 prefixes that overlap the range (a prefix is all we know of a visit)."""
     net, _, _ = _range_bounds(cidr)
-    prefixes = select(visits.c.ip_prefix).where(visits.c.ip_prefix.is_not(None)).distinct()
     inside = []
-    for (prefix,) in conn.execute(prefixes):
+    for prefix in sorted(store_of(conn).ip_prefixes(conn)):
         try:
             kept = ipaddress.ip_network(prefix, strict=False)
         except ValueError:
             continue
         if kept.version == net.version and kept.overlaps(net):
             inside.append(prefix)
-    if not inside:
-        return []
-    query = select(visits.c.id).where(visits.c.ip_prefix.in_(inside))
-    return [int(i) for (i,) in conn.execute(query)]
+    return inside
 
 
 def erase_ip_range(
@@ -155,7 +154,6 @@ def erase_ip_range(
     net, first, last = _range_bounds(cidr)
     resolver = Resolver.load(engine)
     with engine.begin() as conn:
-        require_sql_events(conn)
         result = Erasure("ip_range", f"an IPv{net.version} range of {net.num_addresses} addresses",
                          dry_run)  # fmt: skip
         _erase_orgs(conn, result, orgs_in_range(conn, resolver, cidr))
@@ -166,16 +164,16 @@ def erase_ip_range(
             & (k.last <= last.to_bytes(16, "big"))
         )
         _remove(conn, result, known_ranges, inside)
-        ids = _visits_by_prefix(conn, cidr)
+        prefixes = _prefixes_in(conn, cidr)
         touched = journal.Touched()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            days = select(visits.c.site_id, visits.c.day).where(visits.c.id.in_(chunk))
-            touched.add(conn.execute(days.distinct()).all())
-            keys = select(hits.c.key).where(hits.c.visit_id.in_(chunk)).scalar_subquery()
-            _remove(conn, result, lead_signals, lead_signals.c.hit_key.in_(keys))
-            _remove(conn, result, hits, hits.c.visit_id.in_(chunk))
-            _remove(conn, result, visits, visits.c.id.in_(chunk))
+        for start in range(0, len(prefixes), 500):
+            picked = Visits(ip_prefixes=tuple(prefixes[start : start + 500]))
+            # The ledger names hits by key: its rows go before the hits that hold the keys.
+            keys = store_of(conn).hit_keys(conn, picked)
+            for at in range(0, len(keys), 500):
+                signals = lead_signals.c.hit_key.in_(keys[at : at + 500])
+                _remove(conn, result, lead_signals, signals)
+            _events(conn, result, picked, touched)
         if not dry_run:
             touched.rebuild(conn)
         return _finish(conn, result, actor, now)
@@ -189,24 +187,19 @@ def erase_time_range(
     if last < first:
         raise ErasureError(f"the range ends ({last}) before it starts ({first})")
     with engine.begin() as conn:
-        require_sql_events(conn)
         site_ids = (
             [site_id] if site_id is not None else list(conn.execute(select(sites.c.id)).scalars())
         )
-        where_site = visits.c.site_id.in_(site_ids)
         scope = f"{first.isoformat()}..{last.isoformat()}"
         if site_id is not None:
             domain = conn.execute(select(sites.c.domain).where(sites.c.id == site_id)).scalar()
             scope = f"{domain} {scope}"
         result = Erasure("time_range", scope, dry_run)
-        in_days = visits.c.day.between(first, last) & where_site
-        inner = select(visits.c.id).where(in_days).scalar_subquery()
         signals = lead_signals.c.day.between(first, last) & lead_signals.c.site_id.in_(site_ids)
         _remove(conn, result, lead_signals, signals)
-        _remove(conn, result, hits, hits.c.visit_id.in_(inner))
-        _remove(conn, result, visits, in_days)
+        touched = journal.Touched()
+        _events(conn, result, Visits(tuple(site_ids), first_day=first, last_day=last), touched)
         if not dry_run:
-            touched = journal.Touched()
             touched.add((s, d) for s in site_ids for d in (first, last))
             touched.rebuild(conn)
         return _finish(conn, result, actor, now)

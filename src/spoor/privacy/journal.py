@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, desc, select
 
+from spoor import events
 from spoor.db.schema import erasures
-from spoor.ingest import rollups
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class Touched:
 
         One span per site (first to last touched day): a few queries instead of a dozen
         per day; the days in between are recomputed to what they already were."""
+        store = events.store_of(conn)
         for site_id, days in sorted(self.days.items()):
-            rollups.rebuild(conn, [site_id], (min(days), max(days)))
+            store.rebuild_rollups(conn, [site_id], (min(days), max(days)))
         self.days.clear()

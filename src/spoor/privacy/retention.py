@@ -18,27 +18,19 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Engine,
-    and_,
-    delete,
-    exists,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, exists, func, select
 
-from spoor.db.schema import hits, lead_signals, organizations, sites, visits
+from spoor.db.schema import lead_signals, organizations, sites
+from spoor.events import store_of
+from spoor.events.base import Erased, EventStore, Visits
 from spoor.privacy import journal
-from spoor.privacy.scope import ORG_TABLES, UnsupportedStore, require_sql_events
+from spoor.privacy.scope import EVENT_TABLES, ORG_TABLES
 from spoor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +38,7 @@ BATCH = 5000
 DAY = 86400
 EVERY = DAY  # the scheduled job runs once a day (checked by the once-a-minute chores)
 FIRST_AFTER = 3600.0  # seconds after start: a start or restart stays quick and predictable
+RETRY = 3600.0  # seconds after a failed run
 
 
 @dataclass(frozen=True)
@@ -92,10 +85,13 @@ def _count(conn: Connection, table: Any, where: ColumnElement[bool]) -> int:
 
 
 def _orphan_orgs(cutoff: int, site_ids: list[int]) -> ColumnElement[bool]:
-    """Organizations last seen before `cutoff` with no row left anywhere that names them."""
+    """Organizations last seen before `cutoff` that no SQL table names any more (the event
+    store is asked about its visits afterwards: `_orphans`)."""
     conditions = [organizations.c.last_seen < cutoff]
     for owner in ORG_TABLES:
         if owner.table is organizations or owner.parent is not None:
+            continue
+        if owner.table.name in EVENT_TABLES:
             continue
         column = owner.table.c[owner.column]
         where = [column == organizations.c.id]
@@ -110,48 +106,81 @@ def _orphan_orgs(cutoff: int, site_ids: list[int]) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class _Due:
-    """What is due on one site, as conditions (None: that limit is off)."""
+    """What is due on one site (None: that limit is off)."""
 
-    visits: ColumnElement[bool] | None
-    hits: ColumnElement[bool] | None
-    prefixes: ColumnElement[bool] | None
+    visits: Visits | None  # with their hits
+    visits_before: date | None  # the first day kept: hits of earlier visits go with them
+    hits_before: int | None
+    prefixes: Visits | None
 
 
 def _due(policy: Policy, report: Report, site: Any, now: float) -> _Due:
-    v, h = visits.c, hits.c
-    old_visits = old_hits = prefixes = None
+    old_visits = prefixes = visits_before = hits_before = None
     if policy.visits_days:
-        cutoff = _local_cutoff(site.timezone, now, policy.visits_days)
-        report.limits[f"visits of {site.domain}"] = f"days before {cutoff.isoformat()}"
-        old_visits = (v.site_id == site.id) & (v.day < cutoff)
+        visits_before = _local_cutoff(site.timezone, now, policy.visits_days)
+        report.limits[f"visits of {site.domain}"] = f"days before {visits_before.isoformat()}"
+        old_visits = Visits((site.id,), last_day=visits_before - timedelta(days=1))
     if policy.hits_days:
-        ts = int(now) - policy.hits_days * DAY
-        report.limits["hits"] = f"before {_when(ts)}"
-        old_hits = (h.site_id == site.id) & (h.ts < ts)
+        hits_before = int(now) - policy.hits_days * DAY
+        report.limits["hits"] = f"before {_when(hits_before)}"
     if policy.ip_prefix_days:
         cutoff = _local_cutoff(site.timezone, now, policy.ip_prefix_days)
         report.limits[f"IP prefixes of {site.domain}"] = f"days before {cutoff.isoformat()}"
-        prefixes = (v.site_id == site.id) & (v.day < cutoff) & v.ip_prefix.is_not(None)
-    return _Due(old_visits, old_hits, prefixes)
+        # Visits due go whole: a dry run must not count their prefixes as well.
+        prefixes = Visits((site.id,), first_day=visits_before, last_day=cutoff - timedelta(days=1))
+    return _Due(old_visits, visits_before, hits_before, prefixes)
 
 
 def _when(ts: int) -> str:
     return f"{datetime.fromtimestamp(ts, UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _count_due(conn: Connection, report: Report, due: _Due) -> None:
-    """A dry run: what a run would delete now (a hit due twice counts once)."""
-    hit_due: list[ColumnElement[bool]] = []
-    if due.visits is not None:
-        report.add("visits", _count(conn, visits, due.visits))
-        hit_due.append(hits.c.visit_id.in_(select(visits.c.id).where(due.visits)))
-    if due.hits is not None:
-        hit_due.append(due.hits)
-    if hit_due:
-        report.add("hits", _count(conn, hits, or_(*hit_due)))
-    if due.prefixes is not None:
-        older = due.prefixes if due.visits is None else due.prefixes & ~due.visits
-        report.add("ip_prefixes", _count(conn, visits, older))
+Step = Callable[[EventStore, Connection, int | None], Erased]
+
+
+def _in_batches(engine: Engine, report: Report, batch: int, measure: str, step: Step) -> None:
+    """Run `step` (an erasure in the event store) in transactions of at most `batch` rows,
+    each recomputing the rollups of the days it touched, until less than a batch was left.
+    A dry run counts everything at once."""
+    while True:
+        with engine.begin() as conn:
+            erased = step(store_of(conn), conn, None if report.dry_run else batch)
+            report.add(measure, getattr(erased, measure))
+            for name in ("visits", "hits", "ip_prefixes"):
+                if name != measure and getattr(erased, name):
+                    report.add(name, getattr(erased, name))
+            if not report.dry_run:
+                touched = journal.Touched()
+                touched.add(erased.days)
+                touched.rebuild(conn)
+        if report.dry_run or getattr(erased, measure) < batch:
+            return
+
+
+def _steps(due: _Due, site_id: int, dry_run: bool) -> list[tuple[str, Step]]:
+    """What is due on one site, in order: visits first (their hits go with them, and a dry
+    run counts those hits once), then hits by time, then truncated IPs."""
+    old, prefixes, before, kept_from = due.visits, due.prefixes, due.hits_before, due.visits_before
+
+    def visits(store: EventStore, conn: Connection, limit: int | None) -> Erased:
+        assert old is not None
+        return store.erase_visits(conn, old, dry_run=dry_run, limit=limit)
+
+    def hits(store: EventStore, conn: Connection, limit: int | None) -> Erased:
+        assert before is not None
+        return store.erase_hits(conn, site_id, before, visits_before=kept_from,
+                                dry_run=dry_run, limit=limit)  # fmt: skip
+
+    def ip_prefixes(store: EventStore, conn: Connection, limit: int | None) -> Erased:
+        assert prefixes is not None
+        return store.blank_ip_prefixes(conn, prefixes, dry_run=dry_run, limit=limit)
+
+    steps: list[tuple[str, Step]] = [("visits", visits)] if old is not None else []
+    if before is not None:
+        steps.append(("hits", hits))
+    if prefixes is not None:
+        steps.append(("ip_prefixes", ip_prefixes))
+    return steps
 
 
 def run(
@@ -161,7 +190,6 @@ def run(
     """Delete (or with `dry_run`, count) everything due; logs the run unless dry."""
     report = Report(dry_run)
     with engine.connect() as conn:
-        require_sql_events(conn)
         site_rows = conn.execute(select(sites.c.id, sites.c.domain, sites.c.timezone)).all()
     signals = orphans = None
     if policy.signals_days:
@@ -172,24 +200,16 @@ def run(
         orphans = _orphan_orgs(int(now) - policy.visits_days * DAY, [r.id for r in site_rows])
     for site in site_rows:
         due = _due(policy, report, site, now)
+        for measure, step in _steps(due, site.id, dry_run):
+            _in_batches(engine, report, batch, measure, step)
+    if signals is not None:
         if dry_run:
             with engine.connect() as conn:
-                _count_due(conn, report, due)
-            continue
-        if due.visits is not None:  # first: their hits go with them
-            _visits(engine, report, site.id, due.visits, batch)
-        if due.hits is not None:
-            _hits(engine, report, site.id, due.hits, batch)
-        if due.prefixes is not None:
-            _prefixes(engine, report, due.prefixes, batch)
-    for table, where in ((lead_signals, signals), (organizations, orphans)):
-        if where is None:
-            continue
-        if dry_run:
-            with engine.connect() as conn:
-                report.add(table.name, _count(conn, table, where))
+                report.add("lead_signals", _count(conn, lead_signals, signals))
         else:
-            _simple(engine, report, table, where, batch)
+            _simple(engine, report, lead_signals, signals, batch)
+    if orphans is not None:
+        _orphans(engine, report, orphans, batch)
     if not dry_run:
         with engine.begin() as conn:
             journal.write(conn, int(now), actor, "retention", "retention limits", report.counts)
@@ -198,71 +218,39 @@ def run(
     return report
 
 
-def _visits(
-    engine: Engine, report: Report, site_id: int, where: ColumnElement[bool], batch: int
-) -> None:
-    query = select(visits.c.id, visits.c.day).where(where).order_by(visits.c.day)
-    while True:
-        with engine.begin() as conn:
-            rows = conn.execute(query.limit(batch)).all()
-            ids = [r.id for r in rows]
-            if ids:
-                gone = conn.execute(delete(hits).where(hits.c.visit_id.in_(ids)))
-                report.add("hits", gone.rowcount)
-                gone = conn.execute(delete(visits).where(visits.c.id.in_(ids)))
-                report.add("visits", gone.rowcount)
-                touched = journal.Touched()
-                touched.add((site_id, r.day) for r in rows)
-                touched.rebuild(conn)
-        if len(rows) < batch:
-            return
-
-
-def _hits(
-    engine: Engine, report: Report, site_id: int, where: ColumnElement[bool], batch: int
-) -> None:
-    query = (
-        select(hits.c.id, visits.c.day)
-        .select_from(hits.outerjoin(visits, visits.c.id == hits.c.visit_id))
-        .where(where)
-        .order_by(hits.c.ts)
-    )
-    while True:
-        with engine.begin() as conn:
-            rows = conn.execute(query.limit(batch)).all()
-            if rows:
-                gone = conn.execute(delete(hits).where(hits.c.id.in_([r.id for r in rows])))
-                report.add("hits", gone.rowcount)
-                touched = journal.Touched()
-                touched.add((site_id, r.day) for r in rows)
-                touched.rebuild(conn)
-        if len(rows) < batch:
-            return
-
-
-def _prefixes(engine: Engine, report: Report, where: ColumnElement[bool], batch: int) -> None:
-    while True:
-        with engine.begin() as conn:
-            ids = conn.execute(select(visits.c.id).where(where).limit(batch)).scalars().all()
-            if ids:
-                blanked = conn.execute(
-                    update(visits).where(visits.c.id.in_(ids)).values(ip_prefix=None)
-                )
-                report.add("ip_prefixes", blanked.rowcount)
-        if len(ids) < batch:
-            return
-
-
 def _simple(
     engine: Engine, report: Report, table: Any, where: ColumnElement[bool], batch: int
 ) -> None:
-    """Rows with no rollups behind them (lead signals, organizations), by primary key."""
+    """Rows with no rollups behind them (lead signals), by primary key."""
     key = next(iter(table.primary_key.columns))
     while True:
         with engine.begin() as conn:
             ids = conn.execute(select(key).where(where).limit(batch)).scalars().all()
             if ids:
                 report.add(table.name, conn.execute(delete(table).where(key.in_(ids))).rowcount)
+        if len(ids) < batch:
+            return
+
+
+def _orphans(engine: Engine, report: Report, where: ColumnElement[bool], batch: int) -> None:
+    """Organizations that nothing names any more, in pages by id: some that SQL finds
+    unreferenced are still named by visits in the event store, and stay."""
+    key = organizations.c.id
+    after: int | None = None
+    report.add("organizations", 0)
+    while True:
+        with engine.begin() as conn:
+            query = select(key).where(where).order_by(key).limit(batch)
+            if after is not None:
+                query = query.where(key > after)
+            ids = [int(i) for i in conn.execute(query).scalars()]
+            if ids:
+                after = ids[-1]
+                named = store_of(conn).orgs_with_visits(conn, ids)
+                gone = [i for i in ids if i not in named]
+                if gone and not report.dry_run:
+                    conn.execute(delete(organizations).where(key.in_(gone)))
+                report.add("organizations", len(gone))
         if len(ids) < batch:
             return
 
@@ -296,7 +284,7 @@ class Schedule:
             return None
         try:
             return run_if_due(engine, settings, now)
-        except UnsupportedStore as exc:  # said once a day, not every minute
-            log.warning("retention did not run: %s", exc)
-            self.not_before = time.monotonic() + EVERY
+        except Exception:  # e.g. a ClickHouse server away: said once an hour, not every minute
+            log.exception("retention failed; trying again in an hour")
+            self.not_before = time.monotonic() + RETRY
             return None

@@ -1,9 +1,11 @@
 """Where rows about an organization live: one map that erasure and export both read.
 
 Most tables name the organization in an `org_id` column; hits belong to it through their
-visit, and a deal's stage history through its deal. `UNRELATED` lists the tables that hold
-nothing about any one organization, so a test can prove that every table is in one list or
-the other: a table added later cannot be forgotten by erasure or export.
+visit, and a deal's stage history through its deal. Hits and visits are in the event store,
+which may be ClickHouse: they are listed here all the same, and reached through the store.
+`UNRELATED` lists the tables that hold nothing about any one organization, so a test can
+prove that every table is in one list or the other: a table added later cannot be forgotten
+by erasure or export.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ ORG_TABLES: tuple[OrgTable, ...] = (
     OrgTable(organizations, "id"),
 )
 BY_NAME = {t.table.name: t for t in ORG_TABLES}
+# Hits and visits live in the event store (SQL or ClickHouse): erasure, export and retention
+# reach them through its methods (events/base.py), never with SQL of their own.
+EVENT_TABLES: frozenset[str] = frozenset({"hits", "visits"})
 
 # Tables that hold nothing about one organization: configuration, people who sign in,
 # aggregate counters, and the public IP datasets (reference data about networks, replaced
@@ -107,19 +112,3 @@ def merge_group(conn: Connection, org_ids: Sequence[int]) -> list[int]:
 
 class ErasureError(ValueError):
     """An erasure (or export, or retention run) that cannot be done; the message says why."""
-
-
-class UnsupportedStore(ErasureError):
-    """Privacy operations reach hits and visits in the SQL database only."""
-
-
-def require_sql_events(conn: Connection) -> None:
-    """Refuse, rather than half-do, erasure, retention and export when hits and visits
-    live in ClickHouse: those operations do not reach it yet (docs/privacy.md)."""
-    from spoor.events import sql_store, store_of
-
-    if store_of(conn) is not sql_store():
-        raise UnsupportedStore(
-            "hits and visits are in the ClickHouse event store, which erasure, retention "
-            "and export do not reach yet: use SPOOR_EVENT_STORE=sql for these operations"
-        )
