@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, delete, func, insert, literal, select
@@ -57,7 +58,13 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 
 def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return value if isinstance(value, date) else _iso_day(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(text: str) -> date:
+    # SQLite hands days back as text, once per visit and pageview: a few distinct ones.
+    return date.fromisoformat(text)
 
 
 def _limit(column: str) -> int | None:
