@@ -15,7 +15,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, func, insert, literal, select
+from sqlalchemy import Connection, Table, and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from spoor.db.bulk import executemany
@@ -45,6 +45,7 @@ DIMENSION_COLUMNS: dict[str, str] = {
 TOTALS = ""  # the dimension of a day's totals rows
 EVERYONE = 0  # the org_id of rollup_pages rows that count every visit
 CHUNK = 500
+PAIRS_CHUNK = 200  # (visit, page) pairs ORed in one query: SQLite nests ORs
 _VISIT_COLUMNS = ("id", "site_id", "visitor", "day", "started", "ended", "pageviews", "events",
                   "org_id", *DIMENSION_COLUMNS.values())  # fmt: skip
 _PAGEVIEW = int(HitKind.PAGEVIEW)
@@ -52,9 +53,9 @@ _PAGEVIEW = int(HitKind.PAGEVIEW)
 Counts = list[int]  # visits, visitors, pageviews, bounces, duration (rollup_days order)
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _day(value: Any) -> date:
@@ -204,18 +205,19 @@ def _count_pageviews(
         for chunk in _chunks(keys):
             query = select(hits.c.key).where(hits.c.site_id == site, hits.c.key.in_(chunk))
             stored_keys.update((site, bytes(k)) for (k,) in conn.execute(query))
-    paths_of: defaultdict[int, set[str]] = defaultdict(set)
-    for row in views:
-        paths_of[row[visit_i]].add(row[path_i])
-    # Only the batch's own (visit, path) pairs: a long visit (a day of one office's traffic
-    # through one address) must not be read back whole with every batch.
+    # Which of the batch's (visit, page) pairs were viewed before. Only a stored visit has
+    # stored hits, and only the batch's own pairs are looked up: a long visit (a day of one
+    # office's traffic through one address) must not be read back whole with every batch.
+    pairs = sorted({(row[visit_i], row[path_i]) for row in views if row[visit_i] in old})
     viewed: set[tuple[int, str]] = set()
-    for chunk in _chunks(sorted(paths_of)):
-        starts = sorted({path[:PAGE_KEY_LENGTH] for v in chunk for path in paths_of[v]})
-        query = select(hits.c.visit_id, hits.c.path).where(
-            hits.c.visit_id.in_(chunk), PAGE_KEY.in_(starts), hits.c.kind == _PAGEVIEW
-        )
-        viewed.update((v, p) for v, p in conn.execute(query) if p in paths_of[v])
+    page_key = PAGE_KEY
+    for chunk in _chunks(pairs, PAIRS_CHUNK):
+        # OR of (visit, start of path) pairs: both SQLite and PostgreSQL seek each in the
+        # index; a row-value IN makes SQLite scan the table.
+        match = or_(*(and_(hits.c.visit_id == v, page_key == p[:PAGE_KEY_LENGTH])
+                      for v, p in chunk))  # fmt: skip
+        query = select(hits.c.visit_id, hits.c.path).where(match, hits.c.kind == _PAGEVIEW)
+        viewed.update((v, p) for v, p in conn.execute(query))
     for row in views:
         site, key, visit_id, path = row[site_i], row[key_i], row[visit_i], row[path_i]
         if (site, key) in stored_keys:
