@@ -248,9 +248,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SPOOR_IMPORT_BATCH",
-        "5000",
+        "20000",
         "Hits written per transaction during log import; also how often import progress "
-        "is checkpointed for resuming.",
+        "is checkpointed for resuming. Larger batches import faster (fewer commits, fewer "
+        "visits written twice) and hold more in memory.",
         _positive_int,
         "import_batch",
     ),
@@ -433,7 +434,7 @@ class Settings:
     retain_visits_days: int = 760
     retain_signals_days: int = 400
     retain_ip_prefix_days: int = 30
-    import_batch: int = 5000
+    import_batch: int = 20000
     import_workers: int = 0
     dns_servers: tuple[str, ...] = ()
     dns_port: int = 53
