@@ -31,3 +31,15 @@ def sign_in_page(page: Any, email: str, password: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+def launch(playwright: Any, chromium: str) -> Any:
+    """Debian's Chromium with CHROMIUM_ARGS, from a `sync_playwright()` context."""
+    return playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+
+
+def console_errors(page: Any) -> list[str]:
+    """The page's console errors, collected as they come."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors

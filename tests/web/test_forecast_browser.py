@@ -9,7 +9,7 @@ import pytest
 
 from tests.world import PASSWORD, World
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
+from .browser import ARTIFACTS, console_errors, launch, sign_in_page
 from .servers import free_port, serve, stop
 from .test_deals_pages import with_history
 
@@ -25,10 +25,9 @@ def test_forecast_page_in_chromium(world: World, chromium: str) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = launch(p, chromium)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            errors = console_errors(page)
             page.goto(base + "/forecast")
             sign_in_page(page, "manager@example.com", PASSWORD)
             expect(page).to_have_url(re.compile(r"/forecast$"))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from spoor.db.schema import activities
 from tests.world import PASSWORD, World, settle, track
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
+from .browser import ARTIFACTS, console_errors, launch, sign_in_page
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -33,10 +33,9 @@ def test_a_rep_works_a_hand_raiser_in_chromium(world: World, chromium: str) -> N
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = launch(p, chromium)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            errors = console_errors(page)
             page.goto(base + "/login?next=/today")
             sign_in_page(page, "rep@example.com", PASSWORD)
             expect(page).to_have_url(re.compile(r"/today$"))

@@ -16,7 +16,7 @@ import pytest
 
 from tests.world import PASSWORD, World
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS, sign_in_page
+from .browser import ARTIFACTS, console_errors, launch, sign_in_page
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -36,10 +36,9 @@ def test_pages_in_chromium(visited: World, chromium: str, tmp_path: Path) -> Non
     base = f"http://127.0.0.1:{port}"
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = launch(p, chromium)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            errors = console_errors(page)
 
             page.goto(base + "/companies")
             expect(page).to_have_url(re.compile(r"/login\?next=/companies"))

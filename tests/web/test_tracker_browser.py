@@ -28,7 +28,7 @@ from spoor.settings import Settings
 from spoor.sites import add_site
 from spoor.web.app import TRACKER
 
-from .browser import ARTIFACTS, CHROMIUM_ARGS
+from .browser import ARTIFACTS, launch
 from .servers import free_port, serve, stop
 
 pytestmark = pytest.mark.slow
@@ -193,7 +193,7 @@ def test_tracker_in_chromium(engine: Engine, settings: Settings, chromium: str, 
     errors: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = launch(p, chromium)
             context = browser.new_context(viewport={"width": 1000, "height": 700})
             context.add_init_script(STORAGE_SPY)
             context.on(
@@ -322,7 +322,7 @@ def test_nothing_is_sent_without_a_site_or_from_a_file(
     )
     console: list[tuple[str, str]] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = launch(p, chromium)
         page = browser.new_page()
         page.on("console", lambda m: console.append((m.type, m.text)))
         page.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
